@@ -1,0 +1,36 @@
+"""Options and helpers shared by the command modules (kept free of heavy imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from opsctl.config.models import Config
+
+
+@dataclass
+class Globals:
+    config_path: Path | None
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment from opsctl.yml (default: the only one, or 'lab')."),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def config_path(ctx: typer.Context) -> Path | None:
+    globals_ = ctx.find_root().obj
+    return globals_.config_path if isinstance(globals_, Globals) else None
+
+
+def load_config(ctx: typer.Context) -> Config:
+    from opsctl.config.loader import load
+
+    return load(config_path(ctx))
