@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from opsctl import __version__, output
+from opsctl.commands import bootstrap as bootstrap_cmd
 from opsctl.commands import (
     build,
     check,
@@ -28,7 +29,6 @@ from opsctl.commands import (
     releases,
     status,
 )
-from opsctl.commands import bootstrap as bootstrap_cmd
 from opsctl.commands import rollback as rollback_cmd
 from opsctl.commands.common import Globals
 from opsctl.errors import ConfigError, OpsctlError

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
 _out = Console(highlight=False)
 
 

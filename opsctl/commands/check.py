@@ -3,11 +3,57 @@
 from __future__ import annotations
 
 import typer
+from rich.table import Table
 
-from opsctl.commands.common import JsonOpt
-from opsctl.errors import NotImplementedYet
+from opsctl import output
+from opsctl.commands.common import JsonOpt, load_config
+from opsctl.config.checks import check_environments
+from opsctl.errors import ConfigError
 
 
 def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Validate opsctl.yml and its inventories; list every error (exit 1) or print a summary."""
-    raise NotImplementedYet("check")
+    config = load_config(ctx)
+    reports, problems = check_environments(config)
+    if problems:
+        raise ConfigError(problems)
+    if json_:
+        output.emit_json(
+            {
+                "ok": True,
+                "app": config.app,
+                "image": config.image,
+                "services": {
+                    name: {"port": s.port, "replicas": s.replicas, "singleton": s.singleton}
+                    for name, s in config.services.items()
+                },
+                "environments": {
+                    r.name: sorted(r.inventory.hosts) if r.inventory else [] for r in reports
+                },
+            }
+        )
+        return
+    console = output.stdout()
+    console.print(f"[bold]{config.app}[/]  image {config.image}  ({config.source})")
+    services = Table("service", "command", "port", "replicas/host", "placement", box=None)
+    for name, s in config.services.items():
+        placement = "singleton" if s.singleton else ("groups: " + ",".join(s.groups) if s.groups else "all hosts")
+        services.add_row(
+            name,
+            " ".join(s.command) if s.command else "(image default)",
+            str(s.port or "-"),
+            str(s.replicas),
+            placement,
+        )
+    console.print(services)
+    envs = Table("environment", "inventory", "hosts", "tag", "batch", box=None)
+    for r in reports:
+        env = config.environments[r.name]
+        hosts = r.inventory.hosts if r.inventory else {}
+        envs.add_row(
+            r.name, env.inventory, f"{len(hosts)}: {', '.join(hosts)}", env.tag or "-", str(env.rollout.batch)
+        )
+    console.print(envs)
+    if config.release:
+        console.print("release: " + " ".join(config.release.command))
+    console.print("[green]config OK[/]")

@@ -20,7 +20,7 @@ class Globals:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 EnvOpt = Annotated[
     str | None,
-    typer.Option("--env", "-e", help="Environment from opsctl.yml (default: the only one, or 'lab')."),
+    typer.Option("--env", "-e", help="Environment from opsctl.yml (default: $OPSCTL_ENV, or the only one)."),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 

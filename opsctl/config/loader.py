@@ -1,0 +1,193 @@
+"""Find, read and validate opsctl.yml, reporting every problem with file, line and key path."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from opsctl.config.aws_models import AwsConfig
+from opsctl.config.models import Config
+from opsctl.config.yaml_lines import LoadedYaml, Path_, load_yaml
+from opsctl.errors import ConfigError
+
+DEFAULT_NAME = "opsctl.yml"
+
+
+def find(path: Path | None) -> Path:
+    if path is None:
+        env_path = os.environ.get("OPSCTL_CONFIG")
+        path = Path(env_path) if env_path else Path.cwd() / DEFAULT_NAME
+    if not path.is_file():
+        raise ConfigError(
+            [f"{path}: no such config file"],
+            hint="run opsctl in the app's directory, or pass -c PATH (or set OPSCTL_CONFIG); "
+            "'opsctl init' writes a starter opsctl.yml",
+        )
+    return path
+
+
+def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    source = find(path)
+    return parse(source.read_text(encoding="utf-8"), source, environ)
+
+
+def parse(text: str, source: Path, environ: dict[str, str] | None = None) -> Config:
+    name = source.name if source.parent == Path.cwd() else str(source)
+    try:
+        loaded = load_yaml(text, environ)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError([f"{name}:{line}: invalid YAML: {exc.problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{name}: invalid YAML: {exc}"]) from None
+
+    problems = [f"{name}:{line}: {_dotted(path)}: {msg}" for line, path, msg in loaded.problems]
+    if not isinstance(loaded.data, dict):
+        raise ConfigError([*problems, f"{name}:1: expected a mapping with app, image, services, ..."])
+
+    config: Config | None = None
+    try:
+        config = Config.model_validate(loaded.data)
+    except ValidationError as exc:
+        problems += _describe(exc, loaded, name, ())
+    if config is not None:
+        config._source = source.resolve()
+        problems += _merge_aws(config, loaded, name)
+    if problems:
+        raise ConfigError(_sorted(problems))
+    assert config is not None
+    return config
+
+
+def _merge_aws(config: Config, loaded: LoadedYaml, name: str) -> list[str]:
+    problems: list[str] = []
+    base = loaded.data.get("aws") or {}
+    for env_name, env in config.environments.items():
+        if not env.aws:
+            continue
+        merged = _deep_merge(base, env.aws)
+        try:
+            config._aws_by_env[env_name] = AwsConfig.model_validate(merged)
+        except ValidationError as exc:
+            problems += _describe(exc, loaded, name, ("environments", env_name, "aws"), AwsConfig)
+    return problems
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _sorted(problems: list[str]) -> list[str]:
+    def key(problem: str) -> tuple[int, str]:
+        parts = problem.split(":", 2)
+        return (int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0, problem)
+
+    return sorted(dict.fromkeys(problems), key=key)
+
+
+def _describe(
+    exc: ValidationError,
+    loaded: LoadedYaml,
+    name: str,
+    prefix: Path_,
+    model: type[BaseModel] = Config,
+) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc: Path_ = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        path = prefix + loc
+        kind = err["type"]
+        if kind == "missing":
+            line = loaded.line_of(path[:-1])
+            message = f"required key '{loc[-1]}' is missing"
+            problems.append(f"{name}:{line}: {_dotted(path[:-1]) or '(top level)'}: {message}")
+            continue
+        line = loaded.line_of(path)
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            message = "unknown key"
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            if close:
+                message += f" (did you mean '{close[0]}'?)"
+            elif allowed:
+                message += f" (expected one of: {', '.join(allowed)})"
+        elif kind == "opsctl":
+            message = err["msg"]
+        else:
+            message = _plain(err)
+        problems.append(f"{name}:{line}: {_dotted(path) or '(top level)'}: {message}")
+    return problems
+
+
+def _plain(err: Any) -> str:
+    msg: str = err["msg"]
+    got = err.get("input")
+    if msg.startswith("Input should be "):
+        what = msg.removeprefix("Input should be ")
+        what = {"a valid dictionary": "a mapping", "a valid list": "a list",
+                "a valid string": "a string", "a valid boolean": "true or false",
+                "a valid integer": "an integer", "a valid number": "a number"}.get(what, what)
+        return f"expected {what}, got {got!r}"
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, ")
+    return f"{msg[0].lower()}{msg[1:]}" if msg else "invalid value"
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic adds the union member's type to the location (e.g. 'list[str]', 'int'); it is not a key.
+    return isinstance(part, str) and (
+        "[" in part or part in {"str", "int", "float", "bool", "function-before", "function-after"}
+    )
+
+
+def _allowed_keys(model: type[BaseModel], loc: Path_) -> list[str]:
+    """The keys the model expects at `loc`, found by walking the field annotations."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif get_origin(current) in (dict, list):
+            current = get_args(current)[-1]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        for arm in get_args(annotation):
+            arm = _unwrap(arm)
+            if (isinstance(arm, type) and issubclass(arm, BaseModel)) or get_origin(arm) in (dict, list):
+                return arm
+    return annotation
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

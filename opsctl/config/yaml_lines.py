@@ -1,0 +1,109 @@
+"""YAML loading that remembers where every key came from, so errors can name the line.
+
+PyYAML's composer gives nodes with marks; we build plain Python values from them ourselves and keep
+a map from key path to line number.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\$")
+
+
+@dataclass
+class LoadedYaml:
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+    problems: list[tuple[int, Path_, str]] = field(default_factory=list)
+
+    def line_of(self, path: Path_) -> int:
+        """The line of the deepest key of `path` that the file has (1 when none)."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return 1
+
+
+def interpolate(text: str, environ: dict[str, str] | os._Environ[str]) -> tuple[str, list[str]]:
+    """Replace ${VAR} and ${VAR:-default}; `$$` is a literal `$`. Returns the text and missing names."""
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        value = environ.get(name)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                missing.append(name)
+                return ""
+            return default
+        return value
+
+    return _VAR.sub(replace, text), missing
+
+
+def load_yaml(text: str, environ: dict[str, str] | os._Environ[str] | None = None) -> LoadedYaml:
+    """Parse YAML text; raise yaml.YAMLError on syntax errors (which carry their own mark)."""
+    env = os.environ if environ is None else environ
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    result = LoadedYaml(data=None)
+    if node is None:
+        return result
+    result.data = _build(node, (), result, loader, env)
+    return result
+
+
+def _build(
+    node: yaml.Node,
+    path: Path_,
+    result: LoadedYaml,
+    loader: yaml.SafeLoader,
+    env: dict[str, str] | os._Environ[str],
+) -> Any:
+    result.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str | int):
+                result.problems.append((line, path, f"keys must be strings, got {key!r}"))
+                continue
+            key = str(key)
+            if key in mapping:
+                result.problems.append((line, (*path, key), "duplicate key"))
+            child = (*path, key)
+            result.lines[child] = line
+            mapping[key] = _build(value_node, child, result, loader, env)
+        return mapping
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            result.lines[child] = item.start_mark.line + 1
+            items.append(_build(item, child, result, loader, env))
+        return items
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, str) and "$" in value:
+        value, missing = interpolate(value, env)
+        for name in missing:
+            result.problems.append(
+                (node.start_mark.line + 1, path, f"${{{name}}} is not set in the environment "
+                 f"(set it, or give a default: ${{{name}:-value}})")
+            )
+    return value
