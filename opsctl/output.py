@@ -9,12 +9,22 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
-_out = Console(highlight=False)
+
+# Consoles are made on first use: importing rich.console costs ~25 ms, which `opsctl --help` and
+# `--json` commands should not pay.
+@cache
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    if stderr:
+        return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(highlight=False)
 
 
 def is_ci() -> bool:
@@ -27,30 +37,30 @@ def is_plain() -> bool:
 
 
 def stdout() -> Console:
-    return _out
+    return _console(False)
 
 
 def stderr() -> Console:
-    return _err
+    return _console(True)
 
 
 def info(message: str) -> None:
-    _err.print(message)
+    stderr().print(message)
 
 
 def step(message: str) -> None:
     """One line of progress on long work."""
-    _err.print(f"[bold cyan]==>[/] {message}" if not is_plain() else f"==> {message}")
+    stderr().print(f"[bold cyan]==>[/] {message}" if not is_plain() else f"==> {message}")
 
 
 def warn(message: str) -> None:
-    _err.print(f"[yellow]warning:[/] {message}")
+    stderr().print(f"[yellow]warning:[/] {message}")
 
 
 def error(message: str, hint: str | None = None) -> None:
-    _err.print(f"[bold red]error:[/] {message}", markup=True)
+    stderr().print(f"[bold red]error:[/] {message}", markup=True)
     if hint:
-        _err.print(f"[dim]hint:[/] {hint}")
+        stderr().print(f"[dim]hint:[/] {hint}")
 
 
 def emit_json(obj: Any) -> None:

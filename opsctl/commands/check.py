@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from opsctl import output
 from opsctl.commands.common import JsonOpt, load_config
-from opsctl.config.checks import check_environments
 from opsctl.errors import ConfigError
 
 
 def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Validate opsctl.yml and its inventories; list every error (exit 1) or print a summary."""
+    # Imported here so that `opsctl --help` does not pay for pydantic and Rich tables.
+    from rich.table import Table
+
+    from opsctl.config.checks import check_environments
+
     config = load_config(ctx)
     reports, problems = check_environments(config)
     if problems:
