@@ -46,8 +46,10 @@ def load_inventory(path: Path) -> Inventory:
             raise ConfigError([f"{path}: invalid YAML: {exc}"]) from None
         if not isinstance(data, dict):
             raise ConfigError([f"{path}: expected a mapping of groups"])
+        children: dict[str, list[str]] = {}
         for group, body in data.items():
-            _yaml_group(inventory, str(group), body, problems)
+            _yaml_group(inventory, str(group), body, problems, children)
+        _resolve_children(inventory, children)
     else:
         _ini(inventory, text, problems)
     for host in inventory.hosts:
@@ -66,7 +68,9 @@ def _add(inventory: Inventory, group: str, host: str, host_vars: dict[str, Any])
         members.append(host)
 
 
-def _yaml_group(inventory: Inventory, group: str, body: Any, problems: list[str]) -> None:
+def _yaml_group(
+    inventory: Inventory, group: str, body: Any, problems: list[str], children: dict[str, list[str]]
+) -> None:
     inventory.groups.setdefault(group, [])
     if body is None:
         return
@@ -77,9 +81,8 @@ def _yaml_group(inventory: Inventory, group: str, body: Any, problems: list[str]
         for name in _expand(str(host)):
             _add(inventory, group, name, dict(host_vars or {}))
     for child, child_body in (body.get("children") or {}).items():
-        _yaml_group(inventory, str(child), child_body, problems)
-        for name in inventory.groups.get(str(child), []):
-            _add(inventory, group, name, {})
+        _yaml_group(inventory, str(child), child_body, problems, children)
+        children.setdefault(group, []).append(str(child))
 
 
 def _ini(inventory: Inventory, text: str, problems: list[str]) -> None:
@@ -107,10 +110,30 @@ def _ini(inventory: Inventory, text: str, problems: list[str]) -> None:
                 _add(inventory, section, name, host_vars)
         elif kind == "children":
             children.setdefault(section, []).append(line)
-    for parent, kids in children.items():
-        for kid in kids:
-            for name in inventory.groups.get(kid, []):
-                _add(inventory, parent, name, {})
+    _resolve_children(inventory, children)
+
+
+def _resolve_children(inventory: Inventory, children: dict[str, list[str]]) -> None:
+    """Give each group the hosts of all its descendants.
+
+    Done once at the end because a group's children may be filled in later in the file (or, in
+    YAML, be defined again at the top level), and Ansible does not care about that order.
+    """
+
+    def descendants(group: str, seen: frozenset[str]) -> list[str]:
+        found: list[str] = []
+        for kid in children.get(group, []):
+            if kid in seen:  # a cycle; Ansible refuses it, we just stop walking
+                continue
+            for host in [*inventory.groups.get(kid, []), *descendants(kid, seen | {kid})]:
+                if host not in found:
+                    found.append(host)
+        return found
+
+    resolved = {group: descendants(group, frozenset({group})) for group in children}
+    for group, hosts in resolved.items():
+        for host in hosts:
+            _add(inventory, group, host, {})
 
 
 def _expand(host: str) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from opsctl.config.aws_models import AwsConfig
 from opsctl.config.models import Config
@@ -57,28 +58,46 @@ def parse(text: str, source: Path, environ: dict[str, str] | None = None) -> Con
     try:
         config = Config.model_validate(loaded.data)
     except ValidationError as exc:
-        problems += _describe(exc, loaded, name, ())
+        problems += _describe(exc.errors(), loaded, name, ())
+    # Merged per-environment aws settings are validated even when the rest of the config is
+    # invalid, so that their mistakes are reported in the same run.
+    aws_by_env, aws_problems = _merge_aws(loaded, name)
+    problems += aws_problems
     if config is not None:
         config._source = source.resolve()
-        problems += _merge_aws(config, loaded, name)
+        config._aws_by_env = aws_by_env
     if problems:
         raise ConfigError(_sorted(problems))
     assert config is not None
     return config
 
 
-def _merge_aws(config: Config, loaded: LoadedYaml, name: str) -> list[str]:
+def _merge_aws(loaded: LoadedYaml, name: str) -> tuple[dict[str, AwsConfig], list[str]]:
+    merged_by_env: dict[str, AwsConfig] = {}
     problems: list[str] = []
-    base = loaded.data.get("aws") or {}
-    for env_name, env in config.environments.items():
-        if not env.aws:
+    base = loaded.data.get("aws")
+    environments = loaded.data.get("environments")
+    if not isinstance(environments, dict) or not isinstance(base if base is not None else {}, dict):
+        return merged_by_env, problems  # already reported by the Config validation
+    base = base or {}
+    try:
+        AwsConfig.model_validate(base)
+        base_ok = True
+    except ValidationError:
+        base_ok = False
+    for env_name, env in environments.items():
+        over = env.get("aws") if isinstance(env, dict) else None
+        if not isinstance(over, dict) or not over:
             continue
-        merged = _deep_merge(base, env.aws)
         try:
-            config._aws_by_env[env_name] = AwsConfig.model_validate(merged)
+            merged_by_env[env_name] = AwsConfig.model_validate(_deep_merge(base, over))
         except ValidationError as exc:
-            problems += _describe(exc, loaded, name, ("environments", env_name, "aws"), AwsConfig)
-    return problems
+            prefix: Path_ = ("environments", env_name, "aws")
+            # A mistake in the top-level aws: is reported once, at its own line, not again here.
+            errors = [e for e in exc.errors() if base_ok or (e["loc"] and e["loc"][0] in over)]
+            if errors:
+                problems += _describe(errors, loaded, name, prefix, AwsConfig)
+    return merged_by_env, problems
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -100,14 +119,14 @@ def _sorted(problems: list[str]) -> list[str]:
 
 
 def _describe(
-    exc: ValidationError,
+    errors: list[ErrorDetails],
     loaded: LoadedYaml,
     name: str,
     prefix: Path_,
     model: type[BaseModel] = Config,
 ) -> list[str]:
     problems = []
-    for err in exc.errors():
+    for err in errors:
         loc: Path_ = tuple(p for p in err["loc"] if not _is_union_tag(p))
         path = prefix + loc
         kind = err["type"]
