@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import JsonOpt
-from opsctl.errors import NotImplementedYet
+from opsctl import output
+from opsctl.commands.common import JsonOpt, load_config
+from opsctl.validate import check_version
 
 
 def build(
@@ -24,4 +25,38 @@ def build(
     json_: JsonOpt = False,
 ) -> None:
     """Build the image, tag it VERSION and latest, and push both to the registry."""
-    raise NotImplementedYet("build")
+    # VERSION ends up in tags and labels: refuse a bad one before reading any file or running
+    # anything (exit 2).
+    check_version(version)
+    from opsctl.build.spec import parse_build_args
+
+    cli_args = parse_build_args(build_arg)
+    config = load_config(ctx)
+
+    # Lazy: the docker SDK is imported only when a build really runs, never for --help.
+    from opsctl.build import BuildOptions, run
+
+    result = run(
+        config,
+        BuildOptions(
+            version=version,
+            build_args=cli_args,
+            push=not no_push,
+            no_cache=no_cache,
+            allow_dirty=allow_dirty,
+        ),
+    )
+    if json_:
+        output.emit_json(result.to_json())
+        return
+    out = output.stdout()
+    rows = [
+        ("image", result.image),
+        ("tags", ", ".join(result.tags)),
+        ("digest", result.digest or "(not pushed)"),
+        ("revision", result.revision or "(not in git)"),
+        ("image id", result.image_id),
+        ("time", ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())),
+    ]
+    for key, value in rows:
+        out.print(f"{key:<9} {value}", markup=False)
