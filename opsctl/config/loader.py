@@ -94,10 +94,28 @@ def _merge_aws(loaded: LoadedYaml, name: str) -> tuple[dict[str, AwsConfig], lis
         except ValidationError as exc:
             prefix: Path_ = ("environments", env_name, "aws")
             # A mistake in the top-level aws: is reported once, at its own line, not again here.
-            errors = [e for e in exc.errors() if base_ok or (e["loc"] and e["loc"][0] in over)]
+            errors = [e for e in exc.errors() if base_ok or _set_by(over, e)]
             if errors:
                 problems += _describe(errors, loaded, name, prefix, AwsConfig)
     return merged_by_env, problems
+
+
+def _set_by(over: dict[str, Any], err: ErrorDetails) -> bool:
+    """Whether the value an error is about was written in the override (not inherited)."""
+    loc = [p for p in err["loc"] if not _is_union_tag(p)]
+    if err["type"] == "missing":
+        loc = loc[:-1]
+    current: Any = over
+    for part in loc:
+        if isinstance(current, dict):
+            if part not in current:
+                return False
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            current = current[part]
+        else:
+            return True  # the override replaced this whole subtree
+    return True
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +175,8 @@ def _plain(err: Any) -> str:
     got = err.get("input")
     if msg.startswith("Input should be "):
         what = msg.removeprefix("Input should be ")
+        if what.startswith("a valid dictionary or instance of "):
+            what = "a valid dictionary"  # the model's class name means nothing to the user
         what = {"a valid dictionary": "a mapping", "a valid list": "a list",
                 "a valid string": "a string", "a valid boolean": "true or false",
                 "a valid integer": "an integer", "a valid number": "a number"}.get(what, what)

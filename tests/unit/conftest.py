@@ -1,0 +1,30 @@
+"""Fixtures for the unit tests (sample texts live in config_samples.py, importable by tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from config_samples import PRODUCTION_INI, STAGING_YML, VALID
+
+
+@pytest.fixture
+def config_project(tmp_path: Path) -> Callable[..., Path]:
+    """Write a project (opsctl.yml + inventories) into tmp_path; returns the config path."""
+
+    def write(config: str = VALID, files: dict[str, str] | None = None) -> Path:
+        all_files = {
+            "inventories/production.ini": PRODUCTION_INI,
+            "inventories/staging.yml": STAGING_YML,
+            **(files or {}),
+        }
+        for name, body in all_files.items():
+            target = tmp_path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(body, encoding="utf-8")
+        path = tmp_path / "opsctl.yml"
+        path.write_text(config, encoding="utf-8")
+        return path
+
+    return write
