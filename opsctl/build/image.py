@@ -13,6 +13,9 @@ from opsctl.errors import OpsctlError
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _BUILT = re.compile(r"^Successfully built ([0-9a-f]{12,64})$")
 # Engine bookkeeping between steps; it is not any step's output.
+# The engine colours a step's stderr with escape sequences; build output is untrusted text that
+# must not drive the terminal either, so every escape sequence and control character goes.
+_ESCAPES = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
 _NOISE = (" ---> ", "Removing intermediate container ", "Successfully tagged ")
 
 
@@ -21,6 +24,10 @@ class BuildFailed(OpsctlError):
         super().__init__(message, hint="fix the failing step in the Dockerfile and run again")
         self.step = step
         self.lines = lines
+
+
+def clean(line: str) -> str:
+    return _ESCAPES.sub("", line).rstrip()
 
 
 @dataclass
@@ -38,7 +45,7 @@ class BuildStream:
     def feed(self, event: dict[str, Any]) -> None:
         if "error" in event or "errorDetail" in event:
             detail = event.get("errorDetail") or {}
-            self.error = str(event.get("error") or detail.get("message") or "unknown build error")
+            self.error = clean(str(event.get("error") or detail.get("message") or "unknown build error"))
             return
         aux = event.get("aux")
         if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
@@ -51,7 +58,7 @@ class BuildStream:
         text = self._partial + text.replace("\r\n", "\n")
         *lines, self._partial = text.split("\n")
         for line in lines:
-            self._line(line.rstrip())
+            self._line(clean(line))
 
     def _line(self, line: str) -> None:
         if not line:
@@ -71,7 +78,7 @@ class BuildStream:
 
     def close(self) -> None:
         if self._partial:
-            self._line(self._partial.rstrip())
+            self._line(clean(self._partial))
             self._partial = ""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -49,7 +50,6 @@ def build(
     if json_:
         output.emit_json(result.to_json())
         return
-    out = output.stdout()
     rows = [
         ("image", result.image),
         ("tags", ", ".join(result.tags)),
@@ -58,5 +58,5 @@ def build(
         ("image id", result.image_id),
         ("time", ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())),
     ]
-    for key, value in rows:
-        out.print(f"{key:<9} {value}", markup=False)
+    # Plain text, never wrapped or styled: scripts read these lines.
+    sys.stdout.write("".join(f"{key:<9} {value}\n" for key, value in rows))

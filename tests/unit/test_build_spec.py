@@ -221,3 +221,13 @@ def test_porcelain_z_parsing() -> None:
     out = " M a.txt\0?? new file.txt\0R  new.py\0old.py\0D  gone\0"
     assert git.parse_porcelain_z(out) == ["a.txt", "new file.txt", "new.py", "gone"]
     assert git.parse_porcelain_z("") == []
+
+
+def test_build_output_escape_sequences_are_removed() -> None:
+    rec = Recorder()
+    stream = BuildStream(rec)
+    stream.feed({"stream": "Step 1/2 : RUN ls /nope\n"})
+    stream.feed({"stream": "\x1b[91mls: cannot access '/nope'\r\n\x1b[0mRemoving intermediate container ab\n"})
+    stream.feed({"stream": "\x1b]0;title\x07evil\x1b[2J\n"})
+    assert stream.step_lines == ["ls: cannot access '/nope'", "evil"]
+    assert all("\x1b" not in line for line in stream.step_lines)
