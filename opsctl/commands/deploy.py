@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt
-from opsctl.errors import NotImplementedYet
+from opsctl.commands.common import EnvOpt, JsonOpt, load_config
 
 
 def deploy(
@@ -35,4 +34,26 @@ def deploy(
     json_: JsonOpt = False,
 ) -> None:
     """Push configs, pull the image, run the release step, and roll hosts batch by batch."""
-    raise NotImplementedYet("deploy")
+    from opsctl import output
+    from opsctl.deploy import render, rollout
+    from opsctl.deploy.fleet import Fleet
+    from opsctl.validate import check_version
+
+    if version is not None:
+        check_version(version)  # before anything else runs
+    fleet = Fleet.open(load_config(ctx), env)
+    result = rollout.deploy(
+        fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message
+    )
+    if isinstance(result, dict):
+        if json_:
+            output.emit_json({"dry_run": True, "plan": result})
+        else:
+            output.stdout().print_json(data=result)
+        return
+    if json_:
+        output.emit_json(result.to_json())
+    else:
+        render.outcome(result)
+    if not result.ok:
+        raise typer.Exit(1)

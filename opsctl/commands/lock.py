@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt
-from opsctl.errors import NotImplementedYet
+from opsctl.commands.common import EnvOpt, JsonOpt, load_config
 
 app = typer.Typer(help="Inspect, take or release the deploy lock kept on the fleet.", no_args_is_help=True)
 
@@ -15,7 +14,17 @@ app = typer.Typer(help="Inspect, take or release the deploy lock kept on the fle
 @app.command("status")
 def status(ctx: typer.Context, env: EnvOpt = None, json_: JsonOpt = False) -> None:
     """Show who holds the deploy lock, since when, and why."""
-    raise NotImplementedYet("lock status")
+    from opsctl import output
+    from opsctl.deploy.fleet import Fleet, describe_holder
+
+    fleet = Fleet.open(load_config(ctx), env)
+    _, holder = fleet.read_ledger()
+    if json_:
+        output.emit_json({"env": fleet.env_name, "locked": bool(holder), "holder": holder or None})
+    elif holder:
+        output.stdout().print(f"locked by {describe_holder(holder)}")
+    else:
+        output.stdout().print("unlocked")
 
 
 @app.command("acquire")
@@ -25,10 +34,31 @@ def acquire(
     message: Annotated[str | None, typer.Option("--message", "-m", help="Why.")] = None,
 ) -> None:
     """Take the deploy lock (e.g. to freeze deploys during maintenance)."""
-    raise NotImplementedYet("lock acquire")
+    from opsctl import output
+    from opsctl.deploy.fleet import Fleet, describe_holder, holder_info, new_token
+    from opsctl.errors import OpsctlError
+
+    fleet = Fleet.open(load_config(ctx), env)
+    result = fleet.state(lock="acquire", token=new_token(), holder=holder_info(None, message, "manual lock"))
+    task = result.for_task("Lock and ledger").get(fleet.primary)
+    if task is not None and task.result.get("lock_held"):
+        raise OpsctlError(f"the deploy lock is already held by {describe_holder(task.result.get('holder') or {})}")
+    if not result.ok:
+        raise OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
+    output.stdout().print(f"locked {fleet.env_name}; release it with: opsctl lock release -e {fleet.env_name}")
 
 
 @app.command("release")
 def release(ctx: typer.Context, env: EnvOpt = None) -> None:
     """Release the deploy lock, including one left by a killed process."""
-    raise NotImplementedYet("lock release")
+    from opsctl import output
+    from opsctl.deploy.fleet import Fleet, describe_holder
+    from opsctl.errors import OpsctlError
+
+    fleet = Fleet.open(load_config(ctx), env)
+    result = fleet.state(lock="force_release")
+    task = result.for_task("Lock and ledger").get(fleet.primary)
+    if not result.ok or task is None:
+        raise OpsctlError(f"could not release the deploy lock: {result.failure_summary()}")
+    held = task.result.get("released")
+    output.stdout().print(f"released the lock held by {describe_holder(held)}" if held else "was not locked")

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt
-from opsctl.errors import NotImplementedYet
+from opsctl.commands.common import EnvOpt, JsonOpt, load_config
 
 
 def rollback(
@@ -26,4 +25,18 @@ def rollback(
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
-    raise NotImplementedYet("rollback")
+    from opsctl import output
+    from opsctl.deploy import render, rollout
+    from opsctl.deploy.fleet import Fleet
+    from opsctl.validate import check_version
+
+    if version is not None:
+        check_version(version)
+    fleet = Fleet.open(load_config(ctx), env)
+    result = rollout.rollback(fleet, version, lock_wait=lock_wait, message=message)
+    if json_:
+        output.emit_json(result.to_json())
+    else:
+        render.outcome(result)
+    if not result.ok:
+        raise typer.Exit(1)

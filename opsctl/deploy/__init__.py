@@ -1,0 +1,1 @@
+"""Deploy, rollback and fleet state: Python plans and records; playbooks act on the hosts."""

@@ -1,0 +1,144 @@
+"""One environment's fleet as opsctl sees it: config, inventory, hosts, and the playbook runs on it."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from opsctl import paths
+from opsctl.config.inventory import Inventory, load_inventory
+from opsctl.config.models import Config, Environment
+from opsctl.deploy import ledger
+from opsctl.deploy.plan import STATE_ROOT
+from opsctl.deploy.runner import RunResult, run_playbook
+from opsctl.errors import OpsctlError
+
+
+@dataclass
+class Fleet:
+    config: Config
+    env_name: str
+    env: Environment
+    inventory: Inventory
+
+    @classmethod
+    def open(cls, config: Config, env_name: str | None) -> Fleet:
+        name, env = config.environment(env_name)
+        inventory = load_inventory(config.path(env.inventory))
+        if not inventory.hosts:
+            raise OpsctlError(f"inventory {inventory.path} has no hosts")
+        return cls(config=config, env_name=name, env=env, inventory=inventory)
+
+    @property
+    def primary(self) -> str:
+        return next(iter(self.inventory.hosts))
+
+    @property
+    def hosts(self) -> list[str]:
+        return list(self.inventory.hosts)
+
+    @property
+    def state_dir(self) -> str:
+        return f"{STATE_ROOT}/{self.config.app}/{self.env_name}"
+
+    def run(self, playbook: str, extravars: dict[str, Any], label: str, **kwargs: Any) -> RunResult:
+        base = {
+            "opsctl_app": self.config.app,
+            "opsctl_env": self.env_name,
+            "opsctl_state_dir": self.state_dir,
+            "opsctl_primary": self.primary,
+            "opsctl_templates": str(paths.templates_dir()),
+        }
+        return run_playbook(
+            playbook,
+            self.inventory.path,
+            {**base, **extravars},
+            forks=len(self.inventory.hosts) + 1,
+            label=f"{self.config.app}-{self.env_name}-{label}",
+            **kwargs,
+        )
+
+    # --- lock and ledger -------------------------------------------------------------------
+
+    def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None) -> RunResult:
+        return self.run(
+            "state.yml",
+            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_lock_holder": holder or {}},
+            label="state",
+            quiet=True,
+        )
+
+    def read_ledger(self) -> tuple[list[ledger.Release], dict[str, Any] | None]:
+        result = self.state(lock="status")
+        task = result.for_task("Lock and ledger").get(self.primary)
+        if not result.ok or task is None:
+            raise OpsctlError(f"could not read the fleet's state: {result.failure_summary()}")
+        return ledger.parse(task.result.get("ledger") or []), task.result.get("holder")
+
+    def write_ledger(self, entries: list[dict[str, Any]]) -> None:
+        result = self.run(
+            "state.yml",
+            {"opsctl_lock": "none", "opsctl_ledger": entries, "opsctl_ledger_hosts": ",".join(self.hosts)},
+            label="ledger",
+            quiet=True,
+        )
+        if not result.ok:
+            raise OpsctlError(f"could not write the release ledger: {result.failure_summary()}")
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def who() -> str:
+    user = os.environ.get("OPSCTL_USER")
+    if user:
+        return user
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return f"{name}@{socket.gethostname()}"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def holder_info(version: str | None, message: str | None, action: str) -> dict[str, Any]:
+    return {
+        "who": who(),
+        "since": now(),
+        "version": version,
+        "message": message,
+        "action": action,
+        "pid": os.getpid(),
+    }
+
+
+def describe_holder(holder: dict[str, Any]) -> str:
+    parts = [str(holder.get("who", "someone"))]
+    if holder.get("action"):
+        parts.append(f"{holder['action']} {holder.get('version') or ''}".strip())
+    if holder.get("since"):
+        parts.append(f"since {holder['since']}")
+    if holder.get("message"):
+        parts.append(f"({holder['message']})")
+    if holder.get("pid"):
+        parts.append(f"pid {holder['pid']}")
+    return " ".join(parts)
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True)
+
+
+def artifacts_hint(path: Path | None) -> str | None:
+    return f"Ansible's events for this run are in {path}" if path else None

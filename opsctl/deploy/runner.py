@@ -1,0 +1,198 @@
+"""Run opsctl's playbooks through ansible-runner and turn its event stream into progress and results.
+
+Secrets never go into extravars (ansible-runner writes those to disk): callers put secret file
+contents into a 0600 temporary directory (see `secret_dir`) and pass only the paths; the tasks that
+read them are `no_log`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from opsctl import output, paths
+from opsctl.errors import OpsctlError
+
+KEEP_RUNS = 20
+
+
+@dataclass
+class TaskResult:
+    host: str
+    task: str
+    status: str  # ok | failed | unreachable | skipped
+    result: dict[str, Any]
+
+
+@dataclass
+class RunResult:
+    status: str
+    rc: int
+    results: list[TaskResult] = field(default_factory=list)
+    artifacts: Path | None = None
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+    def for_task(self, task: str) -> dict[str, TaskResult]:
+        return {r.host: r for r in self.results if r.task == task}
+
+    def failures(self) -> list[TaskResult]:
+        return [r for r in self.results if r.status in ("failed", "unreachable")]
+
+    def failure_summary(self) -> str:
+        lines = []
+        for r in self.failures():
+            msg = str(r.result.get("msg") or r.result.get("stderr") or "failed").strip()
+            lines.append(f"{r.host}: {r.task}: {msg}")
+        return "\n".join(lines) or f"ansible-runner ended with status {self.status} (rc {self.rc})"
+
+
+def ansible_env() -> dict[str, str]:
+    """Settings that keep Ansible's own overhead small: pipelining and reused SSH connections."""
+    control_dir = paths.state_home() / "cp"
+    control_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return {
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=300s -o ServerAliveInterval=15",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_GATHERING": "explicit",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "ANSIBLE_SYSTEM_WARNINGS": "False",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_LIBRARY": str(paths.playbooks_dir() / "library"),
+        "ANSIBLE_TIMEOUT": "15",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
+        "ANSIBLE_INTERNAL_POLL_INTERVAL": "0.001",
+    }
+
+
+@contextmanager
+def secret_dir() -> Iterator[Path]:
+    """A private temporary directory for secret file contents, removed when done."""
+    directory = Path(tempfile.mkdtemp(prefix="opsctl-secret-"))
+    os.chmod(directory, 0o700)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def write_secret(directory: Path, name: str, content: str) -> Path:
+    path = directory / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    return path
+
+
+class _Interrupt:
+    """Turn Ctrl-C into a cancel request so ansible-runner stops its child cleanly."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def run_playbook(
+    playbook: str,
+    inventory: Path,
+    extravars: dict[str, Any],
+    *,
+    forks: int,
+    label: str,
+    on_event: Callable[[TaskResult], None] | None = None,
+    quiet: bool = False,
+) -> RunResult:
+    """Run playbooks/<playbook> and return every task result; raise KeyboardInterrupt if cancelled."""
+    import ansible_runner
+
+    runs = paths.state_home() / "runs"
+    runs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _prune(runs)
+    private = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-") + label + "-", dir=runs))
+    results: list[TaskResult] = []
+    started: dict[tuple[str, str], float] = {}
+
+    def handle(event: dict[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        host, task = data.get("host", ""), str(data.get("task", "")).strip()
+        if kind == "runner_on_start":
+            started[(host, task)] = time.monotonic()
+        status = {
+            "runner_on_ok": "ok",
+            "runner_on_failed": "failed",
+            "runner_on_unreachable": "unreachable",
+            "runner_on_skipped": "skipped",
+        }.get(kind)
+        if status is None:
+            return True
+        if status == "failed" and data.get("ignore_errors"):
+            status = "ok"
+        result = TaskResult(host=host, task=task, status=status, result=dict(data.get("res") or {}))
+        results.append(result)
+        if on_event is not None:
+            on_event(result)
+        elif not quiet and status != "skipped":
+            took = time.monotonic() - started.get((host, task), time.monotonic())
+            mark = "ok" if status == "ok" else status.upper()
+            output.info(f"    {host:<12} {task} ({took:.1f}s) {mark}")
+        return True
+
+    with _Interrupt() as interrupt:
+        runner = ansible_runner.run(
+            private_data_dir=str(private),
+            playbook=str(paths.playbooks_dir() / playbook),
+            inventory=str(inventory),
+            extravars=extravars,
+            envvars=ansible_env(),
+            forks=max(1, forks),
+            quiet=True,
+            event_handler=handle,
+            cancel_callback=lambda: interrupt.requested,
+        )
+    if interrupt.requested:
+        raise KeyboardInterrupt
+    outcome = RunResult(
+        status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private
+    )
+    if outcome.status not in ("successful", "failed"):
+        raise OpsctlError(
+            f"ansible-runner {outcome.status} running {playbook}",
+            hint=f"see {private}/artifacts for Ansible's output",
+        )
+    return outcome
+
+
+def _prune(runs: Path) -> None:
+    entries = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name)
+    for old in entries[:-KEEP_RUNS]:
+        shutil.rmtree(old, ignore_errors=True)

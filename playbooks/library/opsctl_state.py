@@ -1,0 +1,101 @@
+#!/usr/bin/python3
+"""Ansible module: the deploy lock and the release ledger, kept on the fleet itself.
+
+The lock is a directory created with mkdir(2), which is atomic: of two deploys racing for it,
+exactly one succeeds. Its info.json says who holds it. The ledger is a JSON file replaced with
+rename(2) after an fsync, so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def read_json(path, default):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return default
+    except ValueError:
+        return default
+
+
+def write_atomic(path, data):
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state_dir=dict(type="str", required=True),
+            lock=dict(type="str", default="none",
+                      choices=["none", "acquire", "release", "force_release", "status"]),
+            token=dict(type="str", default=""),
+            holder=dict(type="dict", default={}),
+            ledger=dict(type="list", elements="dict", default=None),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    state_dir = p["state_dir"]
+    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    lock_dir = os.path.join(state_dir, "lock")
+    info_path = os.path.join(lock_dir, "info.json")
+    ledger_path = os.path.join(state_dir, "releases.json")
+    changed = False
+    result = {}
+
+    if p["lock"] == "acquire":
+        try:
+            os.mkdir(lock_dir, 0o700)
+        except FileExistsError:
+            holder = read_json(info_path, {"note": "lock directory without info (being written?)"})
+            holder.pop("token", None)
+            module.fail_json(msg="deploy lock is held", lock_held=True, holder=holder)
+        write_atomic(info_path, dict(p["holder"], token=p["token"]))
+        changed = True
+    elif p["lock"] in ("release", "force_release"):
+        holder = read_json(info_path, None)
+        if os.path.isdir(lock_dir):
+            if p["lock"] == "release" and holder is not None and holder.get("token") != p["token"]:
+                holder.pop("token", None)
+                module.fail_json(msg="deploy lock is held by someone else", lock_held=True, holder=holder)
+            shutil.rmtree(lock_dir)
+            changed = True
+        if holder:
+            holder.pop("token", None)
+        result["released"] = holder
+    if os.path.isdir(lock_dir) and p["lock"] in ("status", "acquire", "none"):
+        holder = read_json(info_path, {})
+        holder.pop("token", None)  # only this module compares tokens; nobody needs to see one
+        result["holder"] = holder
+    elif p["lock"] == "status":
+        result["holder"] = None
+
+    if p["ledger"] is not None:
+        write_atomic(ledger_path, p["ledger"])
+        changed = True
+    result["ledger"] = read_json(ledger_path, [])
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == "__main__":
+    main()
