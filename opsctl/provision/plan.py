@@ -62,6 +62,8 @@ class Change:
     current: dict[str, Any] = field(default_factory=dict)
     # Ids of the existing resource (ARN, URL, zone id) for apply.
     ids: dict[str, str] = field(default_factory=dict)
+    # Neither wanted nor there: not worth a line in the plan.
+    absent: bool = False
 
     @property
     def address(self) -> str:
@@ -193,7 +195,7 @@ def _diff(
         return Change(kind, name, Action.CONFLICT, note=note, stateful=stateful, desired=want, current=have)
     if current is None:
         if desired is None:
-            return Change(kind, name, Action.NOOP, stateful=stateful)
+            return Change(kind, name, Action.NOOP, stateful=stateful, absent=True)
         attrs = [AttrChange(k, None, v) for k, v in want.items() if k not in set(ignore)]
         return Change(kind, name, Action.CREATE, attrs, stateful=stateful, desired=want)
     if desired is None:

@@ -192,7 +192,7 @@ def _apply_subnet_group(aws: Aws, target: Target, change: Change) -> None:
                 DBSubnetGroupName=name,
                 DBSubnetGroupDescription=f"{target.owner.prefix} (managed by opsctl)",
                 SubnetIds=change.desired["subnet_ids"],
-                Tags=target.owner.tag_list(),  # type: ignore[arg-type]
+                Tags=target.owner.tag_list(),
             )
         elif change.action is Action.UPDATE:
             aws.rds.modify_db_subnet_group(DBSubnetGroupName=name, SubnetIds=change.desired["subnet_ids"])
@@ -225,7 +225,7 @@ def _apply_instance(aws: Aws, target: Target, change: Change, progress: Callable
                 PubliclyAccessible=want["publicly_accessible"],
                 StorageEncrypted=True,
                 CopyTagsToSnapshot=True,
-                Tags=target.owner.tag_list(),  # type: ignore[arg-type]
+                Tags=target.owner.tag_list(),
             )
             progress(f"waiting for RDS instance {name} to be available (minutes on AWS)")
             aws.rds.get_waiter("db_instance_available").wait(

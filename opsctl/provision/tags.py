@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 MANAGED_BY = "managed-by"
 OPSCTL = "opsctl"
@@ -29,7 +30,7 @@ class Owner:
     def tags(self) -> dict[str, str]:
         return {"app": self.app, "env": self.env, MANAGED_BY: OPSCTL}
 
-    def tag_list(self) -> list[dict[str, str]]:
+    def tag_list(self) -> list[Any]:  # Any: each boto3 service has its own TagTypeDef
         """Tags in the Key/Value list form most AWS APIs take."""
         return [{"Key": k, "Value": v} for k, v in self.tags().items()]
 
