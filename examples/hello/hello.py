@@ -159,8 +159,15 @@ class SqsQueue:
         }
         signed = ";".join(sorted(headers))
         canonical = "\n".join(
-            ["POST", "/", "", *(f"{k}:{headers[k]}" for k in sorted(headers)), "", signed,
-             hashlib.sha256(body).hexdigest()]
+            [
+                "POST",
+                "/",
+                "",
+                *(f"{k}:{headers[k]}" for k in sorted(headers)),
+                "",
+                signed,
+                hashlib.sha256(body).hexdigest(),
+            ]
         )
         scope = f"{day}/{self.region}/sqs/aws4_request"
         to_sign = "\n".join(
@@ -171,8 +178,7 @@ class SqsQueue:
             key = hmac.new(key, part.encode(), hashlib.sha256).digest()
         signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
         headers["authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, SignedHeaders={signed}, "
-            f"Signature={signature}"
+            f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, SignedHeaders={signed}, Signature={signature}"
         )
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -90,9 +90,7 @@ def credentials(config: Config) -> Credentials | None:
     try:
         password = secret_value(config, None, reg.password_env)
     except OpsctlError as exc:
-        raise OpsctlError(
-            f"no password for registry {reg.server}: {exc.message}", hint=exc.hint
-        ) from None
+        raise OpsctlError(f"no password for registry {reg.server}: {exc.message}", hint=exc.hint) from None
     return Credentials(
         server=reg.server,
         username=reg.username,
@@ -121,9 +119,7 @@ def plan(config: Config, opts: BuildOptions, revision: str | None, dirty: bool, 
 
 def check_git(state: git.GitState, allow_dirty: bool, context_name: str) -> None:
     if not state.in_repo:
-        output.warn(
-            f"{context_name} is not in a git repository: the image gets no revision label"
-        )
+        output.warn(f"{context_name} is not in a git repository: the image gets no revision label")
         return
     if not state.dirty:
         return

@@ -75,9 +75,7 @@ def inspect(context: Path, extra: list[Path] | None = None) -> GitState:
     # A Dockerfile outside the repository cannot be dirty in it (and git would refuse the path).
     paths = [context.resolve()] + [p.resolve() for p in extra or [] if p.resolve().is_relative_to(root)]
     pathspecs = [str(p) for p in paths]
-    status = _git(
-        root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *pathspecs
-    )
+    status = _git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *pathspecs)
     if status.returncode != 0:
         raise GitError(f"git status failed in {root}: {status.stderr.strip()}")
     return GitState(repo_root=root, revision=revision, dirty=parse_porcelain_z(status.stdout))

@@ -15,7 +15,9 @@ _BUILT = re.compile(r"^Successfully built ([0-9a-f]{12,64})$")
 # Engine bookkeeping between steps; it is not any step's output.
 # The engine colours a step's stderr with escape sequences; build output is untrusted text that
 # must not drive the terminal either, so every escape sequence and control character goes.
-_ESCAPES = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
+_ESCAPES = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]"
+)
 _NOISE = (" ---> ", "Removing intermediate container ", "Successfully tagged ")
 
 

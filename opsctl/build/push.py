@@ -48,9 +48,7 @@ def login(api: Any, creds: Credentials) -> None:
     try:
         # reauth: the engine must check *these* credentials with the registry, not answer from
         # whatever ~/.docker/config.json holds for the same user.
-        api.login(
-            username=creds.username, password=creds.password, registry=creds.server, reauth=True
-        )
+        api.login(username=creds.username, password=creds.password, registry=creds.server, reauth=True)
     except APIError as exc:
         reason = scrub(str(exc.explanation or exc), creds.password)
         raise RegistryLoginFailed(
@@ -100,9 +98,7 @@ class PushStream:
             self.digest = found.group(1)
 
 
-def push_tag(
-    api: Any, image: str, tag: str, creds: Credentials | None, progress: BuildProgress
-) -> str:
+def push_tag(api: Any, image: str, tag: str, creds: Credentials | None, progress: BuildProgress) -> str:
     """Push image:tag and return the manifest digest the registry stored."""
     from docker.errors import APIError
 

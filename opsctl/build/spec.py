@@ -58,9 +58,7 @@ def parse_build_args(items: list[str] | None) -> dict[str, str]:
     return args
 
 
-def merge_build_args(
-    config_args: dict[str, str], cli_args: dict[str, str], version: str
-) -> dict[str, str]:
+def merge_build_args(config_args: dict[str, str], cli_args: dict[str, str], version: str) -> dict[str, str]:
     """Config args, overridden by the command line, plus OPSCTL_VERSION (which nobody overrides:
     an image whose OPSCTL_VERSION disagreed with its tag would report the wrong version)."""
     for source, args in (("opsctl.yml build.args", config_args), ("--build-arg", cli_args)):

@@ -169,8 +169,10 @@ def test_build_stream_tracks_the_failing_step() -> None:
         {"stream": " ---> Running in abc\n"},
         {"stream": "one\ntw"},  # lines can be split across chunks
         {"stream": "o\n"},
-        {"error": "The command '/bin/sh -c false' returned a non-zero code: 1",
-         "errorDetail": {"code": 1, "message": "The command ... returned a non-zero code: 1"}},
+        {
+            "error": "The command '/bin/sh -c false' returned a non-zero code: 1",
+            "errorDetail": {"code": 1, "message": "The command ... returned a non-zero code: 1"},
+        },
     ]
     for event in events:
         stream.feed(event)
@@ -227,7 +229,9 @@ def test_build_output_escape_sequences_are_removed() -> None:
     rec = Recorder()
     stream = BuildStream(rec)
     stream.feed({"stream": "Step 1/2 : RUN ls /nope\n"})
-    stream.feed({"stream": "\x1b[91mls: cannot access '/nope'\r\n\x1b[0mRemoving intermediate container ab\n"})
+    stream.feed(
+        {"stream": "\x1b[91mls: cannot access '/nope'\r\n\x1b[0mRemoving intermediate container ab\n"}
+    )
     stream.feed({"stream": "\x1b]0;title\x07evil\x1b[2J\n"})
     assert stream.step_lines == ["ls: cannot access '/nope'", "evil"]
     assert all("\x1b" not in line for line in stream.step_lines)
