@@ -134,6 +134,42 @@ class DirQueue:
         return None
 
 
+def sign_v4(
+    headers: dict[str, str],
+    body: bytes,
+    now: datetime.datetime,
+    region: str,
+    service: str,
+    key_id: str,
+    secret: str,
+) -> dict[str, str]:
+    """AWS Signature Version 4 for a POST to "/": the headers plus x-amz-date and authorization."""
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {k.lower(): v for k, v in headers.items()} | {"x-amz-date": amz_date}
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join(
+        [
+            "POST",
+            "/",
+            "",
+            *(f"{k}:{headers[k]}" for k in sorted(headers)),
+            "",
+            signed,
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = f"AWS4{secret}".encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (
+        f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders={signed}, Signature={signature}"
+    )
+    return headers
+
+
 class SqsQueue:
     """The three SQS calls we need, over HTTP with the JSON protocol and Signature V4 (no boto3
     in the image). The endpoint is $AWS_ENDPOINT_URL if set, else the queue URL's own host."""
@@ -149,37 +185,13 @@ class SqsQueue:
 
     def call(self, action: str, params: dict[str, object]) -> dict[str, object]:
         body = json.dumps({"QueueUrl": self.queue_url, **params}).encode()
-        now = datetime.datetime.now(datetime.UTC)
-        amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
         headers = {
             "content-type": "application/x-amz-json-1.0",
             "host": self.host,
-            "x-amz-date": amz_date,
             "x-amz-target": f"AmazonSQS.{action}",
         }
-        signed = ";".join(sorted(headers))
-        canonical = "\n".join(
-            [
-                "POST",
-                "/",
-                "",
-                *(f"{k}:{headers[k]}" for k in sorted(headers)),
-                "",
-                signed,
-                hashlib.sha256(body).hexdigest(),
-            ]
-        )
-        scope = f"{day}/{self.region}/sqs/aws4_request"
-        to_sign = "\n".join(
-            ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
-        )
-        key = f"AWS4{self.secret}".encode()
-        for part in (day, self.region, "sqs", "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        headers["authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={self.key}/{scope}, SignedHeaders={signed}, Signature={signature}"
-        )
+        now = datetime.datetime.now(datetime.UTC)
+        headers = sign_v4(headers, body, now, self.region, "sqs", self.key, self.secret)
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=30) as response:
             answer: dict[str, object] = json.loads(response.read() or b"{}")
