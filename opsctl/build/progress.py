@@ -114,13 +114,14 @@ class RichProgress:
             self._console.print(Text.assemble(("  ✓ ", "green"), self._step))
 
     def build_step(self, header: str) -> None:
-        if self._live is None:
-            self._live = Live(self._render(), console=self._console, transient=True)
-            self._live.start()
         self._finish_step()
         self._step = header
         self._tail.clear()
-        self._live.update(self._render())
+        if self._live is None:
+            self._live = Live(self._render(), console=self._console, transient=True)
+            self._live.start()
+        else:
+            self._live.update(self._render())
 
     def build_output(self, line: str) -> None:
         self._tail.append(line)
