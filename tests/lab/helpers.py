@@ -1,0 +1,137 @@
+"""Helpers for lab tests: run the real CLI, reach the lab's servers over real SSH, send real traffic."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opsctl.paths import lab_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = ROOT / "examples" / "hello"
+
+
+def opsctl(*args: str, cwd: Path = HELLO, env: dict[str, str] | None = None,
+           check: bool = False, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "opsctl", *args],
+        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"opsctl {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def hosts() -> dict[str, dict[str, Any]]:
+    import yaml
+
+    inventory = yaml.safe_load((lab_dir() / "inventory.yml").read_text())
+    found: dict[str, dict[str, Any]] = {}
+    for group in inventory.values():
+        found.update(group.get("hosts") or {})
+        for child in (group.get("children") or {}).values():
+            found.update((child or {}).get("hosts") or {})
+    return dict(sorted(found.items()))
+
+
+def ssh(host: str, *command: str, check: bool = True) -> str:
+    vars_ = hosts()[host]
+    proc = subprocess.run(
+        ["ssh", "-i", str(vars_["ansible_ssh_private_key_file"]), "-p", str(vars_["ansible_port"]),
+         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+         "-o", "BatchMode=yes", "root@127.0.0.1", "--", *command],
+        capture_output=True, text=True, timeout=120,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"ssh {host} {command}: {proc.stderr}")
+    return proc.stdout
+
+
+def http_ports() -> dict[str, int]:
+    return {name: int(v["opsctl_http_port"]) for name, v in hosts().items()}
+
+
+def get(url: str, timeout: float = 2.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+def versions() -> dict[str, str]:
+    return {h: get(f"http://127.0.0.1:{p}/version")[1].strip() for h, p in http_ports().items()}
+
+
+def reset_fleet(app: str = "hello") -> None:
+    """Remove every trace of an app from the lab's servers (containers, state, ledger, lock)."""
+    for host in hosts():
+        ids = ssh(host, "docker", "ps", "-aq", "--filter", f"label=opsctl.app={app}").split()
+        if ids:
+            ssh(host, "docker", "rm", "-f", *ids)
+        ssh(host, "rm", "-rf", f"/var/lib/opsctl/{app}")
+
+
+@dataclass
+class Load:
+    """Continuous GETs against every server's ingress, bounded in time and count."""
+
+    urls: list[str]
+    max_seconds: float = 180.0
+    max_requests: int = 200_000
+    ok: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    seen: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._loop, args=(u,), daemon=True) for u in self.urls]
+
+    def _loop(self, url: str) -> None:
+        deadline = time.monotonic() + self.max_seconds
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            with self._lock:
+                if self.ok + self.failed >= self.max_requests:
+                    return
+            try:
+                status, body = get(url, timeout=5)
+            except (urllib.error.URLError, OSError) as exc:
+                status, body = 0, str(exc)
+            with self._lock:
+                if status == 200:
+                    self.ok += 1
+                    self.seen.setdefault(url, set()).add(body.strip())
+                else:
+                    self.failed += 1
+                    self.errors.append(f"{url}: {status} {body[:200]}")
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+def releases() -> list[dict[str, Any]]:
+    proc = opsctl("releases", "-e", "lab", "--json", check=True)
+    return list(json.loads(proc.stdout)["releases"])
+
+
+def status() -> dict[str, Any]:
+    proc = opsctl("status", "-e", "lab", "--json", check=True)
+    return dict(json.loads(proc.stdout))

@@ -1,0 +1,190 @@
+"""Deploy and rollback on the lab: 3 real servers, the example app with 2 web replicas per server."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsctl.paths import state_home
+from tests.lab.helpers import (
+    HELLO,
+    Load,
+    hosts,
+    http_ports,
+    opsctl,
+    releases,
+    reset_fleet,
+    ssh,
+    status,
+    versions,
+)
+
+pytestmark = pytest.mark.lab
+
+SECRET = f"s3cret-{uuid.uuid4().hex}"
+ENV = {"HELLO_SECRET_KEY": SECRET}
+OUTPUTS: list[str] = []
+
+
+def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    proc = opsctl(*args, env=ENV, check=check)
+    OUTPUTS.append(proc.stdout + proc.stderr)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def images(lab: Any) -> Iterator[None]:
+    for version in ("v1", "v2", "v3"):
+        run("build", version, "--allow-dirty", check=True)
+    run("build", "vbad", "--allow-dirty", "--build-arg", "HELLO_FAIL_HEALTH=1", check=True)
+    yield
+
+
+@pytest.fixture()
+def fleet(images: None) -> None:
+    reset_fleet()
+
+
+def load() -> Load:
+    return Load([f"http://127.0.0.1:{port}/version" for port in http_ports().values()])
+
+
+def test_deploy_and_rollback_without_failed_requests(fleet: None) -> None:
+    assert run("deploy", "v1", "-e", "lab").returncode == 0, OUTPUTS[-1]
+    assert set(versions().values()) == {"v1"}
+
+    with load() as traffic:
+        time.sleep(0.5)
+        deploy = run("deploy", "v2", "-e", "lab", "-m", "second")
+        time.sleep(0.5)
+    assert deploy.returncode == 0, deploy.stderr
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert traffic.ok > 50
+    assert set(versions().values()) == {"v2"}
+    assert all(seen >= {"v1", "v2"} for seen in traffic.seen.values()), traffic.seen
+
+    assert run("deploy", "v3", "-e", "lab").returncode == 0
+    with load() as traffic:
+        time.sleep(0.5)
+        back = run("rollback", "-e", "lab")
+        time.sleep(0.5)
+    assert back.returncode == 0, back.stderr
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v2"}
+
+    # A second rollback walks further back (to v1), not forward again to v3.
+    assert run("rollback", "-e", "lab").returncode == 0
+    assert set(versions().values()) == {"v1"}
+
+    ledger = [(r["number"], r["kind"], r["version"], r["status"], r["target"], r["previous"])
+              for r in releases()]
+    assert ledger == [
+        (5, "rollback", "v1", "succeeded", 1, 4),
+        (4, "rollback", "v2", "succeeded", 2, 3),
+        (3, "deploy", "v3", "succeeded", None, 2),
+        (2, "deploy", "v2", "succeeded", None, 1),
+        (1, "deploy", "v1", "succeeded", None, None),
+    ]
+    assert releases()[3]["message"] == "second"
+    assert all(r["digest"] and r["digest"].startswith("sha256:") for r in releases())
+
+    # A third rollback has nowhere to go and changes nothing.
+    third = run("rollback", "-e", "lab")
+    assert third.returncode == 1 and "no earlier succeeded release" in third.stderr
+    assert len(releases()) == 5
+
+    state = status()
+    assert state["current"]["number"] == 5
+    names = sorted(hosts())
+    for host in names:
+        running = [c for c in state["hosts"][host] if c["role"] == "app"]
+        web = [c for c in running if c["service"] == "web"]
+        assert len(web) == 2 and all(c["version"] == "v1" and c["health"] == "healthy" for c in web)
+        assert [c["service"] for c in running if c["service"] == "worker"] == ["worker"]
+        assert all(c["state"] == "running" and c["release"] == "5" for c in running)
+        clocks = [c for c in running if c["service"] == "clock"]
+        assert len(clocks) == (1 if host == names[0] else 0)
+
+
+def test_unhealthy_release_rolls_back_everywhere(fleet: None) -> None:
+    assert run("deploy", "v1", "-e", "lab").returncode == 0
+    with load() as traffic:
+        bad = run("deploy", "vbad", "-e", "lab")
+    assert bad.returncode == 1
+    assert "did not pass its health check" in bad.stderr
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v1"}
+    last = releases()[0]
+    assert (last["version"], last["status"]) == ("vbad", "rolled back")
+    assert status()["current"]["version"] == "v1"
+    leftovers = [c for cs in status()["hosts"].values() for c in cs if c.get("version") == "vbad"]
+    assert leftovers == []
+
+
+def test_failed_release_step_changes_nothing(fleet: None, tmp_path: Path) -> None:
+    import yaml
+
+    assert run("deploy", "v1", "-e", "lab").returncode == 0
+    config = yaml.safe_load((HELLO / "opsctl.yml").read_text())
+    config["env"]["clear"]["HELLO_MIGRATE_FAIL"] = "1"
+    failing_config = tmp_path / "opsctl.yml"
+    failing_config.write_text(yaml.safe_dump(config))
+
+    with load() as traffic:
+        failing = run("-c", str(failing_config), "deploy", "v2", "-e", "lab")
+    assert failing.returncode == 1
+    assert "Run the release command" in failing.stderr and "no running container was touched" in failing.stderr
+    assert traffic.failed == 0
+    assert set(versions().values()) == {"v1"}
+    assert [r["version"] for r in releases()] == ["v1"]
+    assert '"locked": false' in run("lock", "status", "-e", "lab", "--json").stdout
+
+
+def test_held_lock_refuses_then_waits(fleet: None) -> None:
+    assert run("lock", "acquire", "-e", "lab", "-m", "maintenance").returncode == 0
+    held = run("lock", "status", "-e", "lab", "--json")
+    assert '"locked": true' in held.stdout and "maintenance" in held.stdout
+
+    refused = run("deploy", "v1", "-e", "lab")
+    assert refused.returncode == 1
+    assert "lock is held by" in refused.stderr and "maintenance" in refused.stderr
+    assert releases() == []
+
+    releaser = threading.Timer(4.0, lambda: run("lock", "release", "-e", "lab"))
+    releaser.start()
+    try:
+        waited = run("deploy", "v1", "-e", "lab", "--lock-wait", "60")
+    finally:
+        releaser.join()
+    assert waited.returncode == 0, waited.stderr
+    assert "waiting for the deploy lock" in waited.stderr
+    assert '"locked": false' in run("lock", "status", "-e", "lab", "--json").stdout
+
+
+def test_secrets_never_leak(fleet: None) -> None:
+    assert run("deploy", "v1", "-e", "lab").returncode == 0
+    assert run("deploy", "v2", "-e", "lab").returncode == 0
+    # The app did get the secret...
+    host = sorted(hosts())[0]
+    env_files = ssh(host, "sh", "-c", "stat -c '%a %n' /var/lib/opsctl/hello/lab/env/*.env")
+    assert env_files and all(line.startswith("600 ") for line in env_files.strip().splitlines())
+    # ...but not through opsctl's output, Ansible's event data, command lines, or the ledger.
+    for text in OUTPUTS:
+        assert SECRET not in text
+    for path in (state_home() / "runs").rglob("*"):
+        if path.is_file():
+            assert SECRET not in path.read_text(errors="replace"), path
+    for name in hosts():
+        ids = ssh(name, "docker", "ps", "-q", "--filter", "label=opsctl.app=hello").split()
+        fields = "{{json .Path}} {{json .Args}} {{json .Config.Cmd}} {{json .Config.Entrypoint}}"
+        inspected = ssh(name, "docker", "inspect", "--format", fields, *ids)
+        assert SECRET not in inspected
+        assert SECRET not in ssh(name, "cat", "/var/lib/opsctl/hello/lab/releases.json")
+        assert SECRET not in ssh(name, "ps", "auxww")
