@@ -49,6 +49,7 @@ class RdsConfig(_Strict):
 class DeadLetterConfig(_Strict):
     max_receive_count: int = Field(default=5, ge=1, le=1000, description="Receives before a message moves.")
     retention_seconds: int = Field(default=1_209_600, ge=60, le=1_209_600)
+    visibility_timeout: int = Field(default=30, ge=0, le=43_200, description="Seconds.")
 
 
 class QueueConfig(_Strict):

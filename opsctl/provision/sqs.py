@@ -117,7 +117,7 @@ def desired(target: Target, account_id: str, region: str) -> dict[str, tuple[str
             out[dlq] = (
                 DEAD_LETTER_QUEUE,
                 {
-                    "visibility_timeout": queue.visibility_timeout,
+                    "visibility_timeout": queue.dead_letter.visibility_timeout,
                     "retention_seconds": queue.dead_letter.retention_seconds,
                     "redrive": None,
                     "sns_publishers": [],
