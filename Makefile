@@ -1,0 +1,56 @@
+# Two commands for a newcomer (see README.md):
+#   make test   set this machine up (Docker engine, debootstrap, registry; a virtualenv with opsctl
+#               and its dev tools), then run the whole suite: ruff, mypy, and every test
+#   make demo   the main job on the local lab: build and deploy two versions, roll back
+.DEFAULT_GOAL := test
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The editable install is redone only when pyproject.toml changes, so a second `make test` is fast.
+STAMP := $(VENV)/.opsctl-installed
+PYTEST_ARGS ?=
+
+.PHONY: test unit lint types machine venv demo bench clean distclean
+
+test: machine venv
+	$(MAKE) --no-print-directory lint types
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Unit and moto-backed aws tests: everything that needs no Docker engine.
+unit: venv
+	$(BIN)/pytest -m "not lab" $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check opsctl tests
+
+types: venv
+	$(BIN)/mypy
+
+# Installs packages and starts dockerd, which needs root.
+machine:
+	@if [ "$$(id -u)" -eq 0 ]; then bash tools/setup-machine.sh; else sudo bash tools/setup-machine.sh; fi
+
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -q -e '.[dev]'
+	touch $@
+
+demo: machine venv
+	bash tools/demo.sh
+
+bench: machine venv
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+	find opsctl tests tools -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Also removes the virtualenv; the next `make test` recreates it.
+distclean: clean
+	rm -rf $(VENV)
