@@ -51,10 +51,16 @@ def login(api: Any, creds: Credentials) -> None:
         api.login(username=creds.username, password=creds.password, registry=creds.server, reauth=True)
     except APIError as exc:
         reason = scrub(str(exc.explanation or exc), creds.password)
+        refused = "401" in reason or "unauthorized" in reason.lower()
+        hint = (
+            "check registry.username in opsctl.yml and the password's value at that source"
+            if refused
+            else f"is the registry at {creds.server} running and reachable from the Docker engine?"
+        )
         raise RegistryLoginFailed(
             f"registry login to {creds.server} as {creds.username} failed "
             f"(password from {creds.source}): {reason}",
-            hint="check registry.username in opsctl.yml and the password's value at that source",
+            hint=hint,
         ) from None
 
 
