@@ -97,7 +97,13 @@ def web() -> None:
     server.daemon_threads = False
     server.block_on_close = True
     stop_on_sigterm()
-    threading.Thread(target=lambda: (stopping.wait(), server.shutdown()), daemon=True).start()
+
+    def stop_when_told() -> None:
+        # shutdown() waits for serve_forever() to return, so it must run in another thread.
+        stopping.wait()
+        server.shutdown()
+
+    threading.Thread(target=stop_when_told, daemon=True).start()
     log(f"listening on :{port}")
     server.serve_forever(poll_interval=0.2)
     server.server_close()
