@@ -62,11 +62,13 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing opsctl.yml.")] = False,
 ) -> None:
     """Write a starter opsctl.yml in the current directory."""
+    from rich.markup import escape
+
     from opsctl import output
 
     target = config_path(ctx) or Path.cwd() / "opsctl.yml"
     name = app_name if app_name is not None else app_name_from(target.resolve().parent)
     for path, what in write_starter(target, name, force):
-        output.info(f"{what} {path}")
+        output.info(f"{what} {escape(str(path))}")
     output.info("next: point image/registry at your registry, list your servers in the inventory, "
                 "then run 'opsctl check'")

@@ -160,3 +160,35 @@ def test_bad_inventories_are_refused(tmp_path: Path, name: str, text: str, fragm
 def test_missing_inventory_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="inventory file not found"):
         load_inventory(tmp_path / "nope.ini")
+
+
+def test_check_environments_reports_inventory_problems_per_environment(tmp_path: Path) -> None:
+    from config_samples import VALID
+
+    from opsctl.config.checks import check_environments
+    from opsctl.config.loader import parse
+
+    (tmp_path / "inventories").mkdir()
+    (tmp_path / "inventories" / "production.ini").write_text("[web]\nweb1\n")  # no 'workers' group
+    config = parse(VALID, tmp_path / "opsctl.yml", {})  # staging's inventory file is missing
+    reports, problems = check_environments(config)
+    assert [r.name for r in reports] == ["production", "staging"]
+    assert reports[0].hosts_by_service["web"] == ["web1"]
+    assert reports[0].hosts_by_service["worker"] == []
+    assert reports[1].inventory is None
+    assert any("services.worker.groups: group(s) workers not in the production inventory" in p for p in problems)
+    assert any("environments.staging.inventory" in p and "inventory file not found" in p for p in problems)
+    assert len(problems) == 2, problems
+
+
+def test_check_environments_refuses_an_empty_inventory(tmp_path: Path) -> None:
+    from config_samples import VALID
+
+    from opsctl.config.checks import check_environments
+    from opsctl.config.loader import parse
+
+    (tmp_path / "inventories").mkdir()
+    (tmp_path / "inventories" / "production.ini").write_text("[web]\n[workers]\n")
+    (tmp_path / "inventories" / "staging.yml").write_text("all:\n  children:\n    web:\n    workers:\n")
+    _, problems = check_environments(parse(VALID, tmp_path / "opsctl.yml", {}))
+    assert sum("has no hosts" in p for p in problems) == 2, problems
