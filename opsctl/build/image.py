@@ -23,13 +23,26 @@ _NOISE = (" ---> ", "Removing intermediate container ", "Successfully tagged ")
 
 class BuildFailed(OpsctlError):
     def __init__(self, message: str, step: str | None, lines: list[str]):
-        super().__init__(message, hint="fix the failing step in the Dockerfile and run again")
+        super().__init__(message, hint=failure_hint(step))
         self.step = step
         self.lines = lines
 
 
 def clean(line: str) -> str:
     return _ESCAPES.sub("", line).rstrip()
+
+
+def failure_hint(step: str | None) -> str:
+    instruction = _STEP.sub("", step or "").strip()
+    if instruction.upper().startswith("FROM "):
+        # The engine tried to pull the base image, which means it is not here; there is no
+        # public registry to pull from, so it must be built (or loaded) on this machine.
+        base = instruction.split()[1] if len(instruction.split()) > 1 else "the base image"
+        return (
+            f"{base} is not on this Docker engine and cannot be pulled; build or load it first "
+            "('opsctl lab up' builds the lab's opsctl/base:bookworm)"
+        )
+    return "fix the failing step in the Dockerfile and run again"
 
 
 @dataclass

@@ -235,3 +235,12 @@ def test_build_output_escape_sequences_are_removed() -> None:
     stream.feed({"stream": "\x1b]0;title\x07evil\x1b[2J\n"})
     assert stream.step_lines == ["ls: cannot access '/nope'", "evil"]
     assert all("\x1b" not in line for line in stream.step_lines)
+
+
+def test_failure_hint_for_a_missing_base_image() -> None:
+    from opsctl.build.image import failure_hint
+
+    hint = failure_hint("Step 1/13 : FROM opsctl/base:bookworm")
+    assert "opsctl/base:bookworm is not on this Docker engine" in hint
+    assert "Dockerfile" in failure_hint("Step 6/13 : RUN false")
+    assert "Dockerfile" in failure_hint(None)
