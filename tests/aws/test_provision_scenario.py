@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -53,16 +54,18 @@ def write_config(tmp: Path, endpoint: str, aws_extra: dict[str, Any] | None = No
 
 
 def opsctl(
-    config: Path, *args: str, stdin: int | None = subprocess.DEVNULL
+    config: Path, *args: str, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # No CI and no terminal on stdin: apply must need --yes.
     env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(extra_env or {})
     env["DATABASE_PASSWORD"] = "not-a-real-password-42"
     return subprocess.run(
         [*OPSCTL, "-c", str(config), "provision", *args],
         capture_output=True,
         text=True,
         env=env,
-        stdin=stdin,
+        stdin=subprocess.DEVNULL,
         timeout=300,
         check=False,
     )
@@ -182,6 +185,35 @@ def check_created_attributes(endpoint: str) -> None:
     assert records[(f"www.{ZONE}.", "CNAME")]["ResourceRecords"] == [{"Value": f"{APP}.{ZONE}"}]
 
 
+def check_target_group_lookup(endpoint: str) -> None:
+    """The function deploy calls to find the target group it registers hosts with."""
+    from opsctl.config.aws_models import AwsConfig
+    from opsctl.errors import OpsctlError
+    from opsctl.provision.elb import target_group_arn
+
+    aws = AwsConfig(endpoint_url=endpoint)
+    expected = client(endpoint, "elbv2").describe_target_groups(Names=[f"{PREFIX}-web"])["TargetGroups"][0]
+    assert target_group_arn(aws, APP, ENV) == expected["TargetGroupArn"]
+    with pytest.raises(OpsctlError, match="does not exist"):
+        target_group_arn(aws, APP, "staging")
+
+
+def test_unreachable_endpoint_is_an_error_with_a_hint(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = write_config(tmp_path, closed)
+    result = opsctl(
+        config,
+        "plan",
+        "--detailed-exitcode",
+        extra_env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+    )
+    assert result.returncode == 1
+    assert "cannot reach AWS" in result.stderr
+    assert "endpoint_url" in result.stderr
+
+
 def test_plan_apply_drift_destroy(moto: str, tmp_path: Path) -> None:
     config = write_config(tmp_path, moto)
 
@@ -205,6 +237,7 @@ def test_plan_apply_drift_destroy(moto: str, tmp_path: Path) -> None:
     assert "create rds.subnet_group" in applied.stderr
     assert "not-a-real-password-42" not in applied.stdout + applied.stderr
     check_created_attributes(moto)
+    check_target_group_lookup(moto)
 
     # 3. Nothing left to do.
     again = opsctl(config, "plan", "--detailed-exitcode")
