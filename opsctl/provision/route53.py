@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from opsctl.errors import OpsctlError
 from opsctl.provision import elb, ses
 from opsctl.provision.plan import UNKNOWN, Action, Change, Observed, diff_resource
 from opsctl.provision.session import Aws, aws_errors
@@ -275,10 +276,12 @@ def _apply_zone(aws: Aws, target: Target, change: Change, progress: Callable[[st
 
 
 def _apply_record(aws: Aws, target: Target, change: Change) -> None:
-    assert target.zone_name is not None
-    zone = read_zone(aws, target.zone_name)
+    zone = read_zone(aws, target.zone_name) if target.zone_name else None
     if zone is None:
-        raise ValueError(f"hosted zone {target.zone_name} is gone")
+        raise OpsctlError(
+            f"DNS record {change.name}: hosted zone {target.zone_name} is gone",
+            hint="run 'opsctl provision apply' again; it will recreate the zone first",
+        )
     zone_id = zone.ids["id"]
     records = read_records(aws, zone_id)
     # Re-derive the group now that earlier changes made the load balancer and SES tokens.
@@ -303,7 +306,8 @@ def _apply_record(aws: Aws, target: Target, change: Change) -> None:
 
 def _record_set(name: str, rtype: str, value: dict[str, Any], lb: Observed | None) -> dict[str, Any]:
     if "alias" in value:
-        assert lb is not None
+        if lb is None:
+            raise OpsctlError(f"record {name}: the load balancer it aliases does not exist")
         return {
             "Name": name,
             "Type": rtype,

@@ -37,9 +37,10 @@ def target_for(config: Config, env_name: str) -> Target:
         )
     rds_config = aws_config.rds
 
+    secret_name = rds_config.master_password_secret if rds_config is not None else ""
+
     def password() -> str:
-        assert rds_config is not None
-        return secret_value(config, env_name, rds_config.master_password_secret)
+        return secret_value(config, env_name, secret_name)
 
     return Target(
         owner=Owner(config.app, env_name),

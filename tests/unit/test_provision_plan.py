@@ -179,3 +179,23 @@ def test_plan_summary_and_json() -> None:
     assert [c["name"] for c in data["changes"]] == ["a", "b", "r"]
     assert data["changes"][2]["attributes"] == [{"name": "alias", "old": None, "new": "(known after apply)"}]
     assert not build_plan([Change("sqs.queue", "b", Action.NOOP)], destroy=False).has_changes
+
+
+def test_missing_db_secret_stops_apply_before_any_change() -> None:
+    from opsctl.config.aws_models import AwsConfig
+    from opsctl.provision.runner import apply_plan
+    from opsctl.provision.tags import Owner
+    from opsctl.provision.target import Target
+
+    def no_secret() -> str:
+        raise OpsctlError("secret DATABASE_PASSWORD is not set")
+
+    target = Target(Owner("hello", "lab"), AwsConfig(), "/up", no_secret)
+    plan = build_plan(
+        [Change("sqs.queue", "q", Action.CREATE), Change("rds.instance", "db", Action.CREATE)], destroy=False
+    )
+    progress: list[str] = []
+    # No AWS behind this: any attempt to apply a change would fail differently.
+    with pytest.raises(OpsctlError, match="DATABASE_PASSWORD"):
+        apply_plan(object(), target, plan, progress.append)  # type: ignore[arg-type]
+    assert progress == []
