@@ -52,17 +52,16 @@ def up(hosts: int = names.DEFAULT_HOSTS) -> LabState:
             _converge(client, found, hosts, host_id, pubkey, password)
         auth = (names.REGISTRY_USER, password)
         key = directory / state.KEY_FILE
-        with progress.step("Waiting for SSH + Docker on each server, the registry and moto"):
-            registry_url = f"http://{names.BIND_ADDRESS}:{names.REGISTRY_PORT}/v2/"
+        with progress.step(
+            f"Waiting for SSH + Docker on each server, the registry and moto; pushing {names.PROXY_IMAGE}"
+        ):
             moto_url = f"{names.AWS_ENDPOINT}/moto-api/"
             tasks: list[Callable[[], object]] = [
-                lambda: probes.wait_http("the lab registry", registry_url, {200}, auth=auth),
+                lambda: _registry_ready_and_proxy_pushed(client, auth),
                 lambda: probes.wait_http("the moto server", moto_url, {200}, timeout=60),
             ]
             tasks += [_bind_wait(names.host_name(i), key, names.ssh_port(i)) for i in range(1, hosts + 1)]
             _parallel(tasks)
-        with progress.step(f"Pushing {names.PROXY_IMAGE} to the lab registry"):
-            _push_if_missing(client, names.PROXY_IMAGE, auth)
 
         result = _observe(client, directory)
         state.write_state_files(result)
@@ -305,6 +304,12 @@ def _remove_networks(client: Any) -> None:
         if network.id not in seen:
             seen.add(network.id)
             _remove_network(network)
+
+
+def _registry_ready_and_proxy_pushed(client: Any, auth: tuple[str, str]) -> None:
+    registry_url = f"http://{names.BIND_ADDRESS}:{names.REGISTRY_PORT}/v2/"
+    probes.wait_http("the lab registry", registry_url, {200}, auth=auth)
+    _push_if_missing(client, names.PROXY_IMAGE, auth)
 
 
 def _push_if_missing(client: Any, ref: str, auth: tuple[str, str]) -> None:

@@ -344,20 +344,20 @@ def push(client: Any, ref: str, username: str, password: str) -> None:
 
 
 def remove_all(client: Any) -> list[str]:
-    """Remove every image the lab built (children first); return what was removed."""
+    """Remove the lab's own image tags (proxy, server, base); return those removed.
+
+    Only these references are removed, never by label: app images built FROM the base inherit
+    its labels. A base that app images still build on is untagged by Docker, not deleted.
+    """
     from docker.errors import APIError, ImageNotFound
 
-    order = {"proxy": 0, "host": 1, "base": 2}
-    images = client.images.list(filters={"label": names.LABEL_IMAGE})
-    images.sort(key=lambda i: order.get((i.labels or {}).get(names.LABEL_IMAGE, ""), 0))
     removed: list[str] = []
-    for image in images:
-        label = ", ".join(image.tags) or image.short_id
+    for ref in (names.PROXY_IMAGE, names.HOST_IMAGE, names.BASE_IMAGE):
         try:
-            client.images.remove(image.id, force=True)
-            removed.append(label)
+            client.images.remove(ref)
+            removed.append(ref)
         except ImageNotFound:
             continue
         except APIError as exc:
-            output.warn(f"kept image {label}: {exc.explanation or exc}")
+            output.warn(f"kept image {ref}: {exc.explanation or exc}")
     return removed
