@@ -20,21 +20,25 @@ def check_environments(config: Config) -> tuple[list[EnvironmentReport], list[st
     """Load every environment's inventory; return per-environment host plans and all problems."""
     reports: list[EnvironmentReport] = []
     problems: list[str] = []
-    where = config.source.name
     for env_name, env in config.environments.items():
         report = EnvironmentReport(name=env_name, inventory=None)
         reports.append(report)
         try:
             inventory = load_inventory(config.path(env.inventory))
         except ConfigError as exc:
+            where = config.where("environments", env_name, "inventory")
             problems += [f"{where}: environments.{env_name}.inventory: {p}" for p in exc.problems]
             continue
         report.inventory = inventory
         if not inventory.hosts:
-            problems.append(f"{where}: environments.{env_name}: inventory {inventory.path} has no hosts")
+            problems.append(
+                f"{config.where('environments', env_name, 'inventory')}: environments.{env_name}.inventory: "
+                f"inventory {inventory.path} has no hosts"
+            )
         for service_name, service in config.services.items():
             unknown = [g for g in service.groups if g != "all" and g not in inventory.groups]
             if unknown:
+                where = config.where("services", service_name, "groups")
                 problems.append(
                     f"{where}: services.{service_name}.groups: group(s) {', '.join(unknown)} not in "
                     f"the {env_name} inventory ({inventory.path})"

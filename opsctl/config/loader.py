@@ -66,6 +66,7 @@ def parse(text: str, source: Path, environ: dict[str, str] | None = None) -> Con
     if config is not None:
         config._source = source.resolve()
         config._aws_by_env = aws_by_env
+        config._lines = loaded.lines
     if problems:
         raise ConfigError(_sorted(problems))
     assert config is not None

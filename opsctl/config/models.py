@@ -252,6 +252,8 @@ class Config(Strict):
 
     _source: Path = PrivateAttr(default=Path("opsctl.yml"))
     _aws_by_env: dict[str, AwsConfig] = PrivateAttr(default_factory=dict)
+    # Line of each key path in the file, so checks made after loading can still name the line.
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
@@ -303,6 +305,14 @@ class Config(Strict):
                 + ", ".join(self.environments)
             )
         return name, self.environments[name]
+
+    def where(self, *path: str | int) -> str:
+        """`file:line` of the deepest key of `path` found in the file."""
+        for end in range(len(path), -1, -1):
+            line = self._lines.get(tuple(path[:end]))
+            if line is not None:
+                return f"{self.source.name}:{line}"
+        return f"{self.source.name}:1"
 
     def aws_for(self, env_name: str) -> AwsConfig:
         return self._aws_by_env.get(env_name, self.aws)

@@ -176,8 +176,15 @@ def test_check_environments_reports_inventory_problems_per_environment(tmp_path:
     assert reports[0].hosts_by_service["web"] == ["web1"]
     assert reports[0].hosts_by_service["worker"] == []
     assert reports[1].inventory is None
-    assert any("services.worker.groups: group(s) workers not in the production inventory" in p for p in problems)
-    assert any("environments.staging.inventory" in p and "inventory file not found" in p for p in problems)
+    from config_samples import line_of
+
+    groups_line = line_of(VALID, "groups: [workers]")
+    inventory_line = line_of(VALID, "inventory: inventories/staging.yml")
+    assert problems[0].startswith(
+        f"opsctl.yml:{groups_line}: services.worker.groups: group(s) workers not in the production inventory"
+    ), problems
+    assert problems[1].startswith(f"opsctl.yml:{inventory_line}: environments.staging.inventory: "), problems
+    assert problems[1].endswith("inventory file not found")
     assert len(problems) == 2, problems
 
 
