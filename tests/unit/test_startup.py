@@ -73,6 +73,15 @@ def test_check_on_a_valid_config_imports_nothing_heavy(config_project: Callable[
     assert heavy_modules(report) == []
 
 
+@pytest.mark.parametrize("argv", [["config", "-e", "production", "--json"], ["graph", "-e", "production"]])
+def test_config_and_graph_import_nothing_heavy(config_project: Callable[..., Path], argv: list[str]) -> None:
+    path = config_project()
+    report = run_in_process(argv, cwd=path.parent)
+    assert report["code"] == 0, report["stderr"]
+    assert report["stdout"]
+    assert heavy_modules(report) == []
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_text(command: str) -> None:
     from typer.testing import CliRunner
