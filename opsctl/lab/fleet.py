@@ -269,7 +269,9 @@ def _clean_inner(container: Any) -> None:
     if container.status != "running":
         return
     try:
-        container.exec_run(["sh", "-c", "docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1"])
+        container.exec_run(
+            ["timeout", "15", "sh", "-c", "docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1"]
+        )
     except APIError:
         pass
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +26,8 @@ from opsctl.lab import names
 from opsctl.lab.progress import Progress
 
 SUITE = "bookworm"
+WORKDIR_PARENT = "/var/tmp"
+WORKDIR_PREFIX = "opsctl-rootfs-"
 MIRROR = os.environ.get("OPSCTL_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BASE_PACKAGES = ("python3", "ca-certificates", "nginx-light")
 NGINX_FALLBACK = {"nginx-light": "nginx"}
@@ -120,7 +123,8 @@ def _require_tools() -> str:
 
 def _build_base(client: Any, progress: Progress, build_hash: str) -> str:
     debootstrap = _require_tools()
-    workdir = Path(tempfile.mkdtemp(prefix="opsctl-rootfs-", dir="/var/tmp"))
+    _remove_stale_workdirs()
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=WORKDIR_PARENT))
     rootfs = workdir / "rootfs"
     try:
         packages = list(BASE_PACKAGES)
@@ -164,6 +168,17 @@ def _build_base(client: Any, progress: Progress, build_hash: str) -> str:
         return _import(client, rootfs, build_hash)
     finally:
         _remove_tree(workdir)
+
+
+def _remove_stale_workdirs(max_age: float = 1800) -> None:
+    """Work dirs of killed builds (a rootfs is ~300 MB) go at the next build."""
+    now = time.time()
+    for stale in Path(WORKDIR_PARENT).glob(WORKDIR_PREFIX + "*"):
+        try:
+            if now - stale.stat().st_mtime > max_age:
+                _remove_tree(stale)
+        except OSError:
+            continue
 
 
 def _not_found(progress: Progress, package: str) -> bool:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -196,3 +197,30 @@ def test_up_grows_and_shrinks_the_lab_leaving_the_others_alone(lab: LabState) ->
     assert [h.name for h in shrunk.hosts] == ["lab1", "lab2", "lab3"]
     assert _container_ids() == before
     assert "lab4" not in lab.inventory_path.read_text()
+
+
+def test_the_proxy_image_serves_on_a_servers_http_ingress_port(lab: LabState) -> None:
+    from opsctl.lab import probes
+
+    host = lab.hosts[-1]
+    ssh(
+        lab,
+        host.ssh_port,
+        "docker",
+        "login",
+        "-u",
+        names.REGISTRY_USER,
+        "--password-stdin",
+        lab.registry,
+        stdin=password(lab),
+    )
+    name = f"opsctl-lab-test-{uuid.uuid4().hex[:8]}"
+    try:
+        ssh(lab, host.ssh_port, "docker", "run", "-d", "--name", name, "-p", "80:80", names.PROXY_IMAGE)
+        deadline = time.monotonic() + 20
+        while probes.http_status(f"http://127.0.0.1:{host.http_port}/") != 200:
+            assert time.monotonic() < deadline, "nginx on the server never answered"
+            time.sleep(0.2)
+    finally:
+        ssh(lab, host.ssh_port, "docker", "rm", "-f", name)
+        ssh(lab, host.ssh_port, "docker", "logout", lab.registry)
