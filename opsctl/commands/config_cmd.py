@@ -7,7 +7,6 @@ output can be pasted into an issue or a CI log.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import typer
 
@@ -21,6 +20,8 @@ MASK = "***"
 
 
 def _masked_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
     # Webhook URLs often carry their token in the path or query (Slack, Teams, ...).
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}/{MASK}"
