@@ -50,6 +50,7 @@ def up(hosts: int = names.DEFAULT_HOSTS) -> LabState:
         with progress.step(f"Starting {hosts} server(s), the registry and the AWS endpoint"):
             _ensure_network(client)
             _converge(client, found, hosts, host_id, pubkey, password)
+            images.prune_replaced(client)
         auth = (names.REGISTRY_USER, password)
         key = directory / state.KEY_FILE
         with progress.step(

@@ -40,6 +40,8 @@ TRIM_PATHS = (
     "usr/share/info",
     "usr/share/lintian",
 )
+TRIM_SUBDIRS = ("usr/share/locale",)
+"""Emptied of directories (translations) but not of files (locale.alias stays)."""
 LOG_DIR = "var/log"
 """Emptied of files but not of directories (nginx needs /var/log/nginx)."""
 BASE_CHANGES = (
@@ -70,7 +72,7 @@ def tree_hash(*roots: Path, extra: str = "") -> str:
 
 
 def base_build_hash() -> str:
-    extra = f"{SUITE} minbase {','.join(BASE_PACKAGES)} {' '.join(BASE_CHANGES)}"
+    extra = " ".join([SUITE, "minbase", *BASE_PACKAGES, *BASE_CHANGES, *TRIM_PATHS, *TRIM_SUBDIRS])
     return tree_hash(lab_templates() / "rootfs", extra=extra)
 
 
@@ -159,6 +161,9 @@ def _build_base(client: Any, progress: Progress, build_hash: str) -> str:
             if target.is_dir():
                 for child in target.iterdir():
                     _remove_tree(child)
+        for rel in TRIM_SUBDIRS:
+            for child in (rootfs / rel).glob("*/"):
+                _remove_tree(child)
         for log in (rootfs / LOG_DIR).rglob("*"):
             if log.is_file() or log.is_symlink():
                 log.unlink()
@@ -356,6 +361,22 @@ def push(client: Any, ref: str, username: str, password: str) -> None:
                 f"pushing {ref} to the lab registry failed: {event['error'].strip()}",
                 hint="check `opsctl lab status`; `opsctl lab down && opsctl lab up` starts anew",
             )
+
+
+def prune_replaced(client: Any) -> None:
+    """Remove untagged old versions of the lab's images that a rebuild could not remove while
+    containers still used them. App images built FROM the base inherit its labels, so an
+    untagged `base` is only taken when it is a single imported layer, and never by force."""
+    from docker.errors import APIError, NotFound
+
+    for image in client.images.list(filters={"dangling": True, "label": names.LABEL_IMAGE}):
+        kind = (image.labels or {}).get(names.LABEL_IMAGE)
+        layers = ((image.attrs.get("RootFS") or {}).get("Layers")) or []
+        if kind in ("host", "proxy") or (kind == "base" and len(layers) == 1):
+            try:
+                client.images.remove(image.id)
+            except (APIError, NotFound):
+                continue
 
 
 def remove_all(client: Any) -> list[str]:
