@@ -198,6 +198,9 @@ class EnvVars(Strict):
 
 class Rollout(Strict):
     batch: Batch = 1
+    # Rollback returns to a release that already ran on these hosts; an operator may want it to
+    # move more hosts at once than a deploy does. Every host still passes the same checks.
+    rollback_batch: Batch | None = None
     pause: Annotated[float, _seconds(3600)] = 0.0
     monitor: Annotated[float, _seconds(3600)] = 2.0
     max_failures: Annotated[int, _int_range(0, 10000)] = 0

@@ -93,6 +93,7 @@ def plan_rollout(
     inventory: Inventory,
     hosts: list[str],
     services: list[str],
+    batch: int | str | None = None,
 ) -> RolloutPlan:
     if not inventory.hosts:
         raise UsageError(f"inventory {inventory.path} has no hosts")
@@ -106,7 +107,7 @@ def plan_rollout(
         batches=[],
         services=services,
     )
-    sizes = batch_sizes(len(hosts), env.rollout.batch)
+    sizes = batch_sizes(len(hosts), env.rollout.batch if batch is None else batch)
     start = 0
     for size in sizes:
         plan.batches.append(hosts[start : start + size])

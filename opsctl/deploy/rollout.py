@@ -5,7 +5,6 @@ Python decides every step and what the ledger says; the playbooks only act on th
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +65,7 @@ class Outcome:
         }
 
 
-def _render_upstream(**values: Any) -> str:
+def _render(template: str, **values: Any) -> str:
     import jinja2
 
     env = jinja2.Environment(
@@ -75,20 +74,27 @@ def _render_upstream(**values: Any) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,  # nginx config, not HTML
+        undefined=jinja2.StrictUndefined,
     )
-    return env.get_template("proxy/service.conf.j2").render(**values)
+    return env.get_template(template).render(**values)
+
+
+def _render_upstream(**values: Any) -> str:
+    return _render("proxy/service.conf.j2", **values)
 
 
 class Rollout:
     """One deploy or rollback on one environment."""
 
-    def __init__(self, fleet: Fleet, hosts: str | None = None, services: str | None = None):
+    def __init__(self, fleet: Fleet, hosts: str | None = None, services: str | None = None,
+                 batch: int | str | None = None):
         self.fleet = fleet
         self.config = fleet.config
         targets = select_hosts(fleet.inventory, split_csv(hosts))
         chosen = select_services(self.config, split_csv(services))
         self.plan: RolloutPlan = plan_rollout(
-            self.config, fleet.env_name, fleet.env, fleet.inventory, targets, chosen
+            self.config, fleet.env_name, fleet.env, fleet.inventory, targets, chosen,
+            batch=batch if batch is not None else fleet.env.rollout.batch,
         )
         self.token = new_token()
         self.locked = False
@@ -139,7 +145,7 @@ class Rollout:
             "OPSCTL_RELEASE": str(target.release),
         }
 
-    def prepare(self, image: str, version: str, conf_hash: str, env_text: str, pull: bool,
+    def prepare(self, image: str, version: str, conf_hash: str, env_text: str,
                 lock_wait: float, message: str | None, action: str) -> tuple[list[ledger.Release], dict[str, list[str]]]:
         """Lock, push configs, pull, run the release step. Returns the ledger and digests per host."""
         deadline = time.monotonic() + lock_wait
@@ -163,11 +169,13 @@ class Rollout:
                     "opsctl_primary_target": self.plan.hosts[0],
                     "opsctl_env_file_src": str(write_secret(secrets, "app.env", env_text)),
                     "opsctl_env_file_dest": env_file_path(self.plan, conf_hash),
-                    "opsctl_proxy": self._proxy(),
-                    "opsctl_registry": self._registry(secrets) if pull else None,
+                    "opsctl_nginx_conf": _render(
+                        "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
+                    ) if self._proxy() else None,
+                    "opsctl_registry": self._registry(secrets),
                     "opsctl_image": image,
-                    "opsctl_pull": pull,
                     "opsctl_release_argv": release_argv,
+                    "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
                 }
                 result = self.fleet.run("prepare.yml", extravars, label="prepare")
             lock = result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
@@ -188,10 +196,7 @@ class Rollout:
             )
         assert lock is not None
         releases = ledger.parse(lock.result.get("ledger") or [])
-        digests = {
-            host: json.loads(r.result.get("stdout") or "[]")
-            for host, r in result.for_task("Resolve the image digest").items()
-        }
+        digests = {host: list(r.result.get("digests") or []) for host, r in result.for_task("Pull the image").items()}
         return releases, digests
 
     def roll(self, target: Target, hosts: list[str], entries: list[dict[str, Any]] | None,
@@ -225,6 +230,7 @@ class Rollout:
             "opsctl_ledger": entries,
             "opsctl_unlock": unlock,
             "opsctl_lock_token": self.token,
+            "opsctl_run_id": new_token(),
         }
         return self.fleet.run("roll.yml", extravars, label=f"roll-r{target.release}")
 
@@ -302,7 +308,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
         output.step(f"deploy {version} to {fleet.env_name}: lock, configs, pull on {len(rollout.plan.hosts)} host(s)"
                     + (", release step" if config.release else ""))
         releases, digests = rollout.prepare(
-            image, version, conf_hash, render_env_file(clear, secrets), pull=True,
+            image, version, conf_hash, render_env_file(clear, secrets),
             lock_wait=lock_wait, message=message, action="deploy",
         )
         rollout.timings["prepare"] = time.monotonic() - started
@@ -328,7 +334,7 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
     if version is not None:
         check_version(version)
     started = time.monotonic()
-    rollout = Rollout(fleet)
+    rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch)
     try:
         deadline = time.monotonic() + lock_wait
         while True:

@@ -8,10 +8,12 @@ rename(2) after an fsync, so a reader never sees half of it.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -51,6 +53,8 @@ def main():
             token=dict(type="str", default=""),
             holder=dict(type="dict", default={}),
             ledger=dict(type="list", elements="dict", default=None),
+            await_retire=dict(type="str", default=None),
+            await_timeout=dict(type="float", default=120.0),
         ),
         supports_check_mode=True,
     )
@@ -62,6 +66,24 @@ def main():
     ledger_path = os.path.join(state_dir, "releases.json")
     changed = False
     result = {}
+
+    if p["await_retire"]:
+        # Old containers are stopped by a detached process after each host's switch (see
+        # opsctl_swap); the rollout is not over until they are gone.
+        retire_dir = os.path.join(state_dir, "retire")
+        pending = os.path.join(retire_dir, "%s.pending" % p["await_retire"])
+        deadline = time.monotonic() + p["await_timeout"]
+        while os.path.exists(pending) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if os.path.exists(pending):
+            module.fail_json(msg="old containers were still being stopped after %ds" % p["await_timeout"])
+        done = read_json(os.path.join(retire_dir, "%s.done" % p["await_retire"]), {})
+        if done.get("failed"):
+            module.fail_json(msg="could not remove old containers: %s" % ", ".join(done["failed"]))
+        result["retired"] = done.get("stopped", [])
+        for old in glob.glob(os.path.join(retire_dir, "*.done")):
+            if time.time() - os.path.getmtime(old) > 86400:
+                os.unlink(old)
 
     if p["lock"] == "acquire":
         try:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -24,6 +26,22 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.basic import AnsibleModule
 
 LABEL = "opsctl"
+
+# Runs detached after the switch: waits for in-flight requests to drain, then stops the old
+# containers. The next batch does not wait for it; the rollout's last play does (opsctl_state).
+RETIRE = """
+import json, os, subprocess, sys, time
+job = json.loads(sys.argv[1])
+time.sleep(job["drain"])
+failed = []
+for name, timeout in job["containers"]:
+    subprocess.run(["docker", "stop", "-t", str(int(timeout)), name], capture_output=True)
+    if subprocess.run(["docker", "rm", "-f", name], capture_output=True).returncode != 0:
+        failed.append(name)
+with open(job["pending"], "w") as handle:
+    json.dump({"failed": failed, "stopped": [n for n, _ in job["containers"]]}, handle)
+os.replace(job["pending"], job["done"])
+"""
 
 
 class SwapError(Exception):
@@ -270,9 +288,6 @@ class Swap:
                 self.docker.run("rm", "-f", name, check=False)
             raise
 
-        retired = [name for s in running for name in old[s["name"]]]
-        if retired and any(old[s["name"]] for s in running if s["mode"] == "http"):
-            time.sleep(self.p["drain"])
         stop_timeout = {s["name"]: s["stop_timeout"] for s in services}
         gone = [(name, s["name"]) for s in running for name in old[s["name"]]]
         gone += [(name, s["name"]) for s in absent for name in old[s["name"]]]
@@ -283,12 +298,26 @@ class Swap:
                 dropped = True
         if dropped and self.p["proxy"] and self.docker.inspect(self.p["proxy"]["name"]):
             self.reload_proxy()
-        with ThreadPoolExecutor(max_workers=max(1, len(gone))) as pool:
-            list(pool.map(lambda item: self.docker.remove(item[0], stop_timeout[item[1]]), gone))
+        drain = self.p["drain"] if any(old[s["name"]] for s in running if s["mode"] == "http") else 0
+        self.retire_later([(name, stop_timeout[service]) for name, service in gone], drain)
         if gone:
-            self.log("stopped %s" % ", ".join(name for name, _ in gone))
-        return dict(changed=True, started=self.started, stopped=[n for n, _ in gone], pulled=pulled,
+            self.log("retiring %s after a %.1fs drain" % (", ".join(name for name, _ in gone), drain))
+        return dict(changed=True, started=self.started, retiring=[n for n, _ in gone], pulled=pulled,
                     timeline=self.events)
+
+    def retire_later(self, containers, drain):
+        directory = os.path.join(self.p["state_dir"], "retire")
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        pending = os.path.join(directory, "%s.pending" % self.p["run_id"])
+        done = os.path.join(directory, "%s.done" % self.p["run_id"])
+        with open(pending, "w") as handle:
+            json.dump({"containers": containers}, handle)
+        job = json.dumps({"drain": drain, "containers": containers, "pending": pending, "done": done})
+        subprocess.Popen(
+            [sys.executable, "-c", RETIRE, job],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            close_fds=True, start_new_session=True,
+        )
 
 
 def main():
@@ -307,6 +336,8 @@ def main():
             monitor=dict(type="float", default=2.0),
             drain=dict(type="float", default=1.0),
             pull_missing=dict(type="bool", default=True),
+            state_dir=dict(type="str", required=True),
+            run_id=dict(type="str", required=True),
         ),
         supports_check_mode=False,
     )

@@ -1,0 +1,98 @@
+"""Measure deploy and rollback on the 3-server lab and write docs/benchmarks.md's deploy section.
+
+Run with `make bench` (or `.venv/bin/python tools/bench.py --rounds 5`). It brings the lab up, builds
+the example app's v1 and v2 when missing, then alternates deploy v2 / rollback to v1 while a client
+sends continuous requests to every server's ingress, and records wall times and failed requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.lab.helpers import Load, http_ports, opsctl, reset_fleet  # noqa: E402
+
+BENCH = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- deploy-bench:begin -->", "<!-- deploy-bench:end -->"
+
+
+def timed(*args: str, env: dict[str, str]) -> tuple[float, int]:
+    urls = [f"http://127.0.0.1:{p}/version" for p in http_ports().values()]
+    with Load(urls) as traffic:
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc = opsctl(*args, env=env)
+        took = time.monotonic() - started
+        time.sleep(0.3)
+    if proc.returncode != 0:
+        raise SystemExit(f"opsctl {' '.join(args)} failed:\n{proc.stderr}")
+    return took, traffic.failed if traffic.ok else -1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    env = {"HELLO_SECRET_KEY": f"bench-{uuid.uuid4().hex}"}
+    opsctl("lab", "up", "--hosts", "3", env=env, check=True)
+    for version in ("v1", "v2"):
+        opsctl("build", version, "--allow-dirty", env=env, check=True)
+    reset_fleet()
+    opsctl("deploy", "v1", "-e", "lab", env=env, check=True)
+    deploys: list[tuple[float, int]] = []
+    rollbacks: list[tuple[float, int]] = []
+    for _ in range(args.rounds):
+        deploys.append(timed("deploy", "v2", "-e", "lab", env=env))
+        rollbacks.append(timed("rollback", "-e", "lab", env=env))
+        # Deploy v1 afresh so that every round is the same: rollback returns to the deploy before
+        # the current one, which must be v1 again, not the v2 of the previous round.
+        opsctl("deploy", "v1", "-e", "lab", env=env, check=True)
+    section = render(deploys, rollbacks, args.rounds)
+    text = BENCH.read_text() if BENCH.exists() else "# Benchmarks\n"
+    if BEGIN in text:
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), section, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    BENCH.write_text(text)
+    print(section)
+
+
+def render(deploys: list[tuple[float, int]], rollbacks: list[tuple[float, int]], rounds: int) -> str:
+    def row(name: str, runs: list[tuple[float, int]]) -> str:
+        times = [t for t, _ in runs]
+        failed = sum(f for _, f in runs)
+        return (f"| {name} | {statistics.median(times):.2f} s | {min(times):.2f} s | {max(times):.2f} s "
+                f"| {failed} |")
+
+    cpu = os.cpu_count()
+    return "\n".join([
+        BEGIN,
+        "## Deploy and rollback on the 3-server lab",
+        "",
+        f"Example app (`examples/hello`: 2 web replicas, a worker per server, a singleton clock), "
+        f"rollout one host at a time, image already built and pushed; {rounds} rounds on a {cpu}-core "
+        "machine, measured from the `opsctl` command's start to its exit, while one client per server "
+        "sent back-to-back requests to that server's ingress.",
+        "",
+        "| command | median | min | max | failed requests (all rounds) |",
+        "| --- | --- | --- | --- | --- |",
+        row("`opsctl deploy v2 -e lab` (pull, release step, roll 3 hosts)", deploys),
+        row("`opsctl rollback -e lab` (no build, no pull)", rollbacks),
+        "",
+        f"Reproduce: `make bench` (runs `.venv/bin/python tools/bench.py --rounds {rounds}`).",
+        f"Measured {time.strftime('%Y-%m-%d')}.",
+        END,
+    ])
+
+
+if __name__ == "__main__":
+    main()
