@@ -1,8 +1,9 @@
 """The session-scoped `lab` fixture: the rehearsal lab (real servers, registry, moto), brought up
 once per test run and removed at its end.
 
-OPSCTL_KEEP_LAB=1 keeps it for fast local iteration: a running lab is reused as it is (no `up`
-at all when it already has at least 3 running servers) and left running after the run.
+OPSCTL_KEEP_LAB=1 keeps it for fast local iteration: `up` reuses a running lab (about a second;
+it only replaces what is missing, stopped or made from older images) and the lab is left running
+after the run.
 """
 
 from __future__ import annotations
@@ -24,13 +25,7 @@ def lab() -> Iterator[LabState]:
     from opsctl.lab import fleet
 
     keep = os.environ.get("OPSCTL_KEEP_LAB") == "1"
-    state = None
-    if keep:
-        current = fleet.status()
-        if current.up and len(current.hosts) >= LAB_HOSTS and current.inventory_path.exists():
-            state = current
-    if state is None:
-        state = fleet.up(LAB_HOSTS)
+    state = fleet.up(LAB_HOSTS)  # reuses a running lab as it is (about a second)
     try:
         yield state
     finally:
