@@ -72,6 +72,14 @@ def up(hosts: int = names.DEFAULT_HOSTS) -> LabState:
 def down(purge: bool = False) -> None:
     """Remove every container, network, volume, process and file the lab made."""
     directory = state.lab_dir()
+    if directory.exists():
+        with _locked(directory):
+            _down(directory, purge)
+    else:
+        _down(directory, purge)
+
+
+def _down(directory: Path, purge: bool) -> None:
     client: Any = None
     try:
         client = engine.connect()
