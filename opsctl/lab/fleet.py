@@ -210,6 +210,7 @@ def _converge(client: Any, found: list[Any], hosts: int, host_id: str, pubkey: s
 def _create(client: Any, args: dict[str, Any]) -> Any:
     from docker.errors import APIError
 
+    _drop_stale_endpoint(client, args["name"])
     try:
         return client.containers.create(**args)
     except APIError as exc:
@@ -217,6 +218,17 @@ def _create(client: Any, args: dict[str, Any]) -> Any:
             f"cannot create container {args['name']}: {exc.explanation or exc}",
             hint=f"`docker rm -f {args['name']}` if it is a leftover, then `opsctl lab up` again",
         ) from exc
+
+
+def _drop_stale_endpoint(client: Any, name: str) -> None:
+    """An engine that died with the lab running can keep the network endpoint of a container
+    that is gone; a new container of the same name would then fail to attach."""
+    from docker.errors import APIError
+
+    try:
+        client.api.disconnect_container_from_network(name, names.NETWORK, force=True)
+    except APIError:
+        pass
 
 
 def _start(container: Any) -> None:

@@ -56,3 +56,30 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_up_starts_cleanly_over_the_leftovers_of_a_killed_lab(lab: LabState) -> None:
+    """What a killed run (or a dockerd that went away) leaves: exited containers, the network,
+    a stale moto pid file. `up` replaces them and leaves exactly one lab."""
+    import os
+    import signal
+
+    from opsctl.lab import probes
+    from opsctl.lab.state import PASSWORD_VAR, parse_secrets
+
+    before = docker_lines("ps", "-aq", "--filter", "label=opsctl.lab=1")
+    subprocess.run(["docker", "kill", *before], capture_output=True, check=True)
+    moto_pid = aws.running_pid(lab.directory)
+    assert moto_pid is not None
+    os.kill(moto_pid, signal.SIGKILL)
+    assert fleet.status().up is False
+
+    back = fleet.up(len(lab.hosts))
+    assert back.up
+    after = docker_lines("ps", "-aq", "--filter", "label=opsctl.lab=1")
+    assert len(after) == len(before) and not set(after) & set(before)
+    assert docker_lines("ps", "-aq", "--filter", "label=opsctl.lab=1", "--filter", "status=exited") == []
+    for host in back.hosts:
+        assert probes.engine_id(lab.ssh_key_path, host.ssh_port)
+    password = parse_secrets(lab.secrets_env_path.read_text())[PASSWORD_VAR]
+    assert probes.registry_digest(names.PROXY_IMAGE, (names.REGISTRY_USER, password))
