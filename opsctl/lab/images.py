@@ -66,7 +66,7 @@ def tree_hash(*roots: Path, extra: str = "") -> str:
     for root in roots:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
             digest.update(str(path.relative_to(root)).encode())
-            digest.update(oct(path.stat().st_mode & 0o777).encode())
+            digest.update(b"x" if path.stat().st_mode & 0o111 else b"-")  # not umask-dependent
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
