@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt
-from opsctl.errors import NotImplementedYet
+from opsctl.commands.common import EnvOpt, load_config
 
 
 def exec_(
@@ -17,4 +16,32 @@ def exec_(
     host: Annotated[str | None, typer.Option("--host", help="Host (default: the primary).")] = None,
 ) -> None:
     """Run a one-off command in a new container of the current release's image."""
-    raise NotImplementedYet("exec")
+    from opsctl import output
+    from opsctl.deploy import ledger
+    from opsctl.deploy.fleet import Fleet
+    from opsctl.deploy.plan import STATE_ROOT, select_hosts
+    from opsctl.errors import OpsctlError
+
+    fleet = Fleet.open(load_config(ctx), env)
+    target = select_hosts(fleet.inventory, [host] if host else [fleet.primary])[0]
+    entries, _ = fleet.read_ledger()
+    current = ledger.current(entries)
+    if current is None:
+        raise OpsctlError(f"nothing is deployed to {fleet.env_name} yet")
+    image = f"{fleet.config.image}@{current.digest}" if current.digest else current.image
+    env_file = f"{STATE_ROOT}/{fleet.config.app}/{fleet.env_name}/env/{current.config_hash}.env"
+    argv = [
+        "docker", "run", "--rm", "--env-file", env_file,
+        "-e", f"OPSCTL_APP={fleet.config.app}", "-e", f"OPSCTL_ENV={fleet.env_name}",
+        "-e", f"OPSCTL_VERSION={current.version}", "-e", f"OPSCTL_RELEASE={current.number}",
+        image, *command,
+    ]
+    result = fleet.run("exec.yml", {"opsctl_targets": target, "opsctl_argv": argv}, label="exec", quiet=True)
+    task = result.for_task("Run the one-off command").get(target)
+    if task is not None:
+        output.stdout().out(str(task.result.get("stdout", "")), highlight=False)
+        if task.result.get("stderr"):
+            output.stderr().out(str(task.result["stderr"]), highlight=False)
+    if not result.ok:
+        code = int(task.result.get("rc") or 1) if task is not None else 1
+        raise typer.Exit(code)

@@ -188,3 +188,17 @@ def test_secrets_never_leak(fleet: None) -> None:
         assert SECRET not in inspected
         assert SECRET not in ssh(name, "cat", "/var/lib/opsctl/hello/lab/releases.json")
         assert SECRET not in ssh(name, "ps", "auxww")
+
+
+def test_logs_and_exec_reach_the_current_release(fleet: None) -> None:
+    assert run("deploy", "v1", "-e", "lab").returncode == 0
+    logs = run("logs", "web", "-e", "lab", "-n", "5")
+    assert logs.returncode == 0, logs.stderr
+    for host in hosts():
+        assert f"== {host} hello-lab-web-r1-1" in logs.stdout
+    one_off = run("exec", "-e", "lab", "--", "python3", "-c",
+                  "import os; print(os.environ['OPSCTL_VERSION'], os.environ['GREETING'])")
+    assert one_off.returncode == 0, one_off.stderr
+    assert one_off.stdout.strip() == "v1 hello"
+    failing = run("exec", "-e", "lab", "--", "python3", "-c", "raise SystemExit(3)")
+    assert failing.returncode == 3
