@@ -9,6 +9,7 @@ The waiting logic takes its clock and health source as arguments so it can be te
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -49,15 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opsctl-lb-hook")
     parser.add_argument("--config", required=True)
     parser.add_argument("--env", required=True)
+    parser.add_argument("--aws-env", help="0600 file of AWS_* variables from the deploying process")
     parser.add_argument("action", choices=["deregister", "register"])
     parser.add_argument("host")
     args = parser.parse_args(argv)
 
     from opsctl.config.inventory import load_inventory
     from opsctl.config.loader import load
+    from opsctl.config.secrets import read_env_file
     from opsctl.validate import check_host
 
     check_host(args.host)
+    if args.aws_env:
+        os.environ.update(read_env_file(Path(args.aws_env)))
     config = load(Path(args.config))
     env_name, env = config.environment(args.env)
     lb = env.load_balancer

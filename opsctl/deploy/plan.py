@@ -129,8 +129,10 @@ def plan_rollout(
     return plan
 
 
-def container_name(app: str, env: str, service: str, release: int, replica: int) -> str:
-    return f"{app}-{env}-{service}-r{release}-{replica}"
+def container_name(app: str, env: str, service: str, release: int, run: str, replica: int) -> str:
+    # The run id keeps names unique when a release's containers are started again (a rollback to
+    # it, or a failed deploy going back), so a running container is never mistaken for a leftover.
+    return f"{app}-{env}-{service}-r{release}-{run}-{replica}"
 
 
 def upstream_file(plan: RolloutPlan, service: str) -> str:
@@ -166,6 +168,7 @@ def service_specs(
     plan: RolloutPlan,
     host: str,
     target: Target,
+    run: str,
     render_upstream: Any,
 ) -> list[dict[str, Any]]:
     """The `services` argument of the opsctl_swap module for one host."""
@@ -173,6 +176,10 @@ def service_specs(
     for name in plan.services:
         service: Service = config.services[name]
         mode = plan.placement[host][name]
+        names = [
+            container_name(plan.app, plan.env, name, target.release, run, i)
+            for i in range(1, service.replicas + 1)
+        ]
         spec: dict[str, Any] = {
             "name": name,
             "mode": mode,
@@ -182,14 +189,11 @@ def service_specs(
             "ingress_port": service.ingress_port,
             "stop_timeout": service.stop_timeout,
             "health": service.healthcheck.model_dump(mode="json"),
+            "names": names if mode != "absent" else [],
         }
         if service.is_http:
             spec["upstream_file"] = upstream_file(plan, name)
             if mode == "http":
-                names = [
-                    container_name(plan.app, plan.env, name, target.release, i)
-                    for i in range(1, service.replicas + 1)
-                ]
                 spec["upstream_conf"] = render_upstream(
                     upstream=f"{plan.app}_{plan.env}_{name}".replace("-", "_"),
                     servers=[f"{n}:{service.port}" for n in names],

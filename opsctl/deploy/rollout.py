@@ -205,16 +205,25 @@ class Rollout:
         plan = self.plan
         ordered = [h for b in plan.batches for h in b if h in hosts]
         sizes = _batch_sizes_for(plan.batches, hosts)
-        services = {h: service_specs(self.config, plan, h, target, _render_upstream) for h in ordered}
+        run_id = new_token()
+        services = {
+            h: service_specs(self.config, plan, h, target, run_id[:6], _render_upstream) for h in ordered
+        }
         if remove:
             for specs in services.values():
                 for spec in specs:
                     spec["mode"] = "absent"
+        with secret_dir() as secrets:
+            return self._roll(target, ordered, sizes, services, entries, unlock, run_id, secrets)
+
+    def _roll(self, target: Target, ordered: list[str], sizes: list[int], services: dict[str, Any],
+              entries: list[dict[str, Any]] | None, unlock: bool, run_id: str, secrets: Path) -> RunResult:
+        plan = self.plan
         extravars = {
             "opsctl_targets": ",".join(ordered),
             "opsctl_serial": sizes,
             "opsctl_any_errors_fatal": self.fleet.env.rollout.max_failures == 0,
-            "opsctl_lb_hook": self._lb_hook(),
+            "opsctl_lb_hook": self._lb_hook(secrets),
             "opsctl_release": target.release,
             "opsctl_version": target.version,
             "opsctl_image": target.image,
@@ -230,18 +239,23 @@ class Rollout:
             "opsctl_ledger": entries,
             "opsctl_unlock": unlock,
             "opsctl_lock_token": self.token,
-            "opsctl_run_id": new_token(),
+            "opsctl_run_id": run_id,
         }
         return self.fleet.run("roll.yml", extravars, label=f"roll-r{target.release}")
 
-    def _lb_hook(self) -> list[str]:
+    def _lb_hook(self, secrets: Path) -> list[str]:
         lb = self.fleet.env.load_balancer
         if not lb.target_group:
             return []
+        import os
         import sys
 
-        config_path = str(self.config.source)
-        return [sys.executable, "-m", "opsctl.deploy.lb_hook", "--config", config_path, "--env", self.plan.env]
+        # Ansible runs with a minimal environment (see runner.py); the hook gets AWS credentials
+        # from the deploying process through a private file instead.
+        aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+        aws_env = write_secret(secrets, "aws.env", "".join(f"{k}={v}\n" for k, v in aws.items()))
+        return [sys.executable, "-m", "opsctl.deploy.lb_hook", "--config", str(self.config.source),
+                "--env", self.plan.env, "--aws-env", str(aws_env)]
 
     def unlock(self) -> None:
         if not self.locked:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +25,25 @@ from opsctl import output, paths
 from opsctl.errors import OpsctlError
 
 KEEP_RUNS = 20
+
+# ansible-runner hands its child our whole environment and records it in the run's artifacts, so
+# Ansible gets only what it needs to connect: never the secrets a deploy reads from the environment.
+_PASSED = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TERM", "TMPDIR", "TZ", "SSH_AUTH_SOCK",
+           "OPSCTL_HOME", "OPSCTL_LAB_DIR"}
+_PASSED_PREFIXES = ("LC_", "ANSIBLE_")
+
+
+@contextmanager
+def _ansible_environ() -> Iterator[None]:
+    saved = dict(os.environ)
+    try:
+        for key in list(os.environ):
+            if key not in _PASSED and not key.startswith(_PASSED_PREFIXES):
+                del os.environ[key]
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @dataclass
@@ -57,14 +77,26 @@ class RunResult:
         for r in self.failures():
             msg = str(r.result.get("msg") or r.result.get("stderr") or "failed").strip()
             lines.append(f"{r.host}: {r.task}: {msg}")
-        return "\n".join(lines) or f"ansible-runner ended with status {self.status} (rc {self.rc})"
+        if lines:
+            return "\n".join(lines)
+        # No task failed: Ansible itself stopped (a syntax or templating error); its own words say why.
+        return f"ansible-playbook ended with rc {self.rc}: {self.ansible_output()[-1500:]}"
+
+    def ansible_output(self) -> str:
+        if self.artifacts is None:
+            return ""
+        texts = [p.read_text(errors="replace") for p in self.artifacts.glob("artifacts/*/stdout")]
+        return "\n".join(t.strip() for t in texts)
 
 
 def ansible_env() -> dict[str, str]:
     """Settings that keep Ansible's own overhead small: pipelining and reused SSH connections."""
     control_dir = paths.state_home() / "cp"
     control_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # ansible-playbook lives next to our interpreter (a virtualenv may not be on PATH).
+    bin_dir = str(Path(sys.executable).parent)
     return {
+        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "/usr/bin:/bin")]),
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=300s -o ServerAliveInterval=15",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
@@ -167,7 +199,7 @@ def run_playbook(
             output.info(f"    {host:<12} {task} ({took:.1f}s) {mark}")
         return True
 
-    with _Interrupt() as interrupt:
+    with _Interrupt() as interrupt, _ansible_environ():
         runner = ansible_runner.run(
             private_data_dir=str(private),
             playbook=str(paths.playbooks_dir() / playbook),

@@ -168,10 +168,9 @@ class Swap:
         self.docker.run("exec", name, "nginx", "-c", conf, "-s", "reload")
 
     def start(self, service, replica):
-        name = "%s-%s-%s-r%s-%d" % (self.p["app"], self.p["env"], service["name"], self.p["release"], replica)
-        if self.docker.inspect(name) is not None:
-            # Left over from an earlier, interrupted attempt at this same release.
-            self.docker.run("rm", "-f", name)
+        # Names come from the planner and are unique per rollout run, so an existing one can only
+        # be refused, never replaced.
+        name = service["names"][replica - 1]
         labels = dict(self.base_labels(), service=service["name"], release=str(self.p["release"]),
                       version=self.p["version"], replica=str(replica))
         args = ["run", "-d", "--name", name, "--network", self.p["network"],

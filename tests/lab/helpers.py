@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -48,7 +49,8 @@ def ssh(host: str, *command: str, check: bool = True) -> str:
     proc = subprocess.run(
         ["ssh", "-i", str(vars_["ansible_ssh_private_key_file"]), "-p", str(vars_["ansible_port"]),
          "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-         "-o", "BatchMode=yes", "root@127.0.0.1", "--", *command],
+         # ssh hands the remote shell one line: quote each argument so it arrives as given.
+         "-o", "BatchMode=yes", "root@127.0.0.1", "--", shlex.join(command)],
         capture_output=True, text=True, timeout=120,
     )
     if check and proc.returncode != 0:

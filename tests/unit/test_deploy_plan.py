@@ -81,9 +81,10 @@ def test_service_specs_name_containers_and_render_upstream() -> None:
         seen.update(values)
         return "conf"
 
-    specs = plan.service_specs(config, p, "web1", target, render)
+    specs = plan.service_specs(config, p, "web1", target, "a1b2c3", render)
     assert [s["name"] for s in specs] == ["web", "clock"]
-    assert seen["servers"] == ["shop-production-web-r7-1:8000", "shop-production-web-r7-2:8000"]
+    assert seen["servers"] == ["shop-production-web-r7-a1b2c3-1:8000", "shop-production-web-r7-a1b2c3-2:8000"]
+    assert specs[1]["names"] == ["shop-production-clock-r7-a1b2c3-1"]
     assert specs[0]["upstream_file"] == "/var/lib/opsctl/shop/production/proxy/services/web.conf"
     assert specs[1]["mode"] == "singleton" and "upstream_conf" not in specs[1]
 
