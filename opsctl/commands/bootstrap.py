@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt
-from opsctl.errors import NotImplementedYet
+from opsctl.commands.common import EnvOpt, load_config
 
 
 def bootstrap(
@@ -16,6 +15,25 @@ def bootstrap(
     local: Annotated[
         bool, typer.Option("--local", help="Run the same playbooks against this machine.")
     ] = False,
+    hosts: Annotated[str | None, typer.Option("--hosts", help="Comma-separated hosts (default: all).")] = None,
 ) -> None:
-    """Install what the app's servers need (Docker engine, directories, proxy)."""
-    raise NotImplementedYet("bootstrap")
+    """Install what the app's servers need (Docker engine, directories, network)."""
+    from opsctl import output
+    from opsctl.deploy.fleet import Fleet, local_fleet
+    from opsctl.deploy.plan import select_hosts
+    from opsctl.errors import OpsctlError
+    from opsctl.validate import split_csv
+
+    config = load_config(ctx)
+    fleet = local_fleet(config, env) if local else Fleet.open(config, env)
+    targets = select_hosts(fleet.inventory, split_csv(hosts))
+    output.step(f"bootstrap {', '.join(targets)} for {config.app} ({fleet.env_name})")
+    result = fleet.run(
+        "bootstrap.yml",
+        {"opsctl_targets": ",".join(targets), "opsctl_network": f"opsctl-{config.app}-{fleet.env_name}"},
+        label="bootstrap",
+    )
+    if not result.ok:
+        raise OpsctlError(f"bootstrap failed:\n{result.failure_summary()}")
+    for host, task in result.for_task("Report the engine").items():
+        output.stdout().print(f"{host}: ready (Docker {str(task.result.get('stdout', '')).strip()})")

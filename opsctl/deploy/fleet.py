@@ -93,6 +93,24 @@ class Fleet:
             raise OpsctlError(f"could not write the release ledger: {result.failure_summary()}")
 
 
+def local_fleet(config: Config, env_name: str | None) -> Fleet:
+    """This machine as a one-host fleet, for local development with the very same playbooks."""
+    import sys
+
+    from opsctl.errors import UsageError
+    from opsctl.validate import slug_problem
+
+    name = env_name or os.environ.get("OPSCTL_ENV") or "local"
+    problem = slug_problem(name)
+    if problem:
+        raise UsageError(f"environment: {problem}")
+    env = config.environments.get(name) or Environment(inventory="(this machine)")
+    path = paths.state_home() / "local-inventory.ini"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    return Fleet(config=config, env_name=name, env=env, inventory=load_inventory(path))
+
+
 def new_token() -> str:
     return uuid.uuid4().hex
 

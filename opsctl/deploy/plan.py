@@ -108,6 +108,12 @@ def plan_rollout(
         services=services,
     )
     sizes = batch_sizes(len(hosts), env.rollout.batch if batch is None else batch)
+    if env.load_balancer.target_group and len(hosts) > 1 and len(sizes) == 1 and len(hosts) == len(all_hosts):
+        # Each host leaves the target group during its swap: all at once would leave it empty.
+        raise UsageError(
+            f"environments.{env_name}.rollout would swap all {len(hosts)} hosts in one batch, taking every "
+            f"one out of target group {env.load_balancer.target_group} at once; use a smaller batch"
+        )
     start = 0
     for size in sizes:
         plan.batches.append(hosts[start : start + size])

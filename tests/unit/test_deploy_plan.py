@@ -96,3 +96,13 @@ def test_env_file_and_config_hash_keep_secret_values_out_of_the_hash() -> None:
     h1 = plan.config_hash(config, "production", {"A": "1"}, ["TOKEN"])
     assert h1 == plan.config_hash(config, "production", {"A": "1"}, ["TOKEN"])
     assert h1 != plan.config_hash(config, "production", {"A": "2"}, ["TOKEN"])
+
+
+def test_refuses_to_empty_the_target_group() -> None:
+    config = parse(CONFIG.replace('rollout: {batch: "50%"}', 'rollout: {batch: "50%"}\n    load_balancer: {target_group: tg}'),
+                   Path("/tmp/opsctl.yml"))
+    inv = inventory()
+    env = config.environments["production"]
+    assert len(plan.plan_rollout(config, "production", env, inv, list(inv.hosts), ["web"]).batches) == 2
+    with pytest.raises(UsageError, match="taking every one out of target group tg"):
+        plan.plan_rollout(config, "production", env, inv, list(inv.hosts), ["web"], batch="100%")
