@@ -51,6 +51,7 @@ def deploy(
         else:
             output.stdout().print_json(data=result)
         return
+    rollout.announce(fleet, result)
     if json_:
         output.emit_json(result.to_json())
     else:

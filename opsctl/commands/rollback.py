@@ -34,6 +34,7 @@ def rollback(
         check_version(version)
     fleet = Fleet.open(load_config(ctx), env)
     result = rollout.rollback(fleet, version, lock_wait=lock_wait, message=message)
+    rollout.announce(fleet, result)
     if json_:
         output.emit_json(result.to_json())
     else:

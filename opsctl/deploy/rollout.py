@@ -443,6 +443,20 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
                    fleet_state=state, timings=rollout.timings)
 
 
+def announce(fleet: Fleet, outcome: Outcome) -> None:
+    """Tell the config's webhooks how a deploy or rollback ended."""
+    if not fleet.config.notify:
+        return
+    from opsctl import notify
+
+    release = outcome.release
+    notify.send(fleet.config.notify, notify.event_of(release.kind, outcome.ok), {
+        "app": fleet.config.app, "env": fleet.env_name, "release": release.number, "title": release.title,
+        "version": release.version, "status": release.status, "who": release.who,
+        "fleet_state": outcome.fleet_state, "error": outcome.error,
+    })
+
+
 def _finished(entry: ledger.Release, started: float, status: str | None = None,
               note: str | None = None) -> ledger.Release:
     return ledger.Release(**{
