@@ -45,6 +45,8 @@ def images(lab: Any) -> Iterator[None]:
         run("build", version, "--allow-dirty", check=True)
     run("build", "vbad", "--allow-dirty", "--build-arg", "HELLO_FAIL_HEALTH=1", check=True)
     yield
+    # Leave the servers as the lab made them: other lab tests want their port 80 free.
+    reset_fleet()
 
 
 @pytest.fixture()
