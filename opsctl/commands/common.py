@@ -23,6 +23,10 @@ EnvOpt = Annotated[
     typer.Option("--env", "-e", help="Environment from opsctl.yml (default: $OPSCTL_ENV, or the only one)."),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+LockWaitOpt = Annotated[float, typer.Option("--lock-wait", help="Seconds to wait for the deploy lock.")]
+MessageOpt = Annotated[
+    str | None, typer.Option("--message", "-m", help="Note recorded with the lock and release.")
+]
 
 
 def config_path(ctx: typer.Context) -> Path | None:

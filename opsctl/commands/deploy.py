@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt, load_config
+from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, load_config
 
 
 def deploy(
@@ -25,12 +25,8 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
     ] = False,
-    lock_wait: Annotated[
-        float, typer.Option("--lock-wait", help="Seconds to wait for the deploy lock.")
-    ] = 0.0,
-    message: Annotated[
-        str | None, typer.Option("--message", "-m", help="Note recorded with the lock and release.")
-    ] = None,
+    lock_wait: LockWaitOpt = 0.0,
+    message: MessageOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Push configs, pull the image, run the release step, and roll hosts batch by batch."""
@@ -51,10 +47,4 @@ def deploy(
         else:
             output.stdout().print_json(data=result)
         return
-    rollout.announce(fleet, result)
-    if json_:
-        output.emit_json(result.to_json())
-    else:
-        render.outcome(result)
-    if not result.ok:
-        raise typer.Exit(1)
+    render.report(fleet, result, json_)

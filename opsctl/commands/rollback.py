@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt, load_config
+from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, load_config
 
 
 def rollback(
@@ -16,16 +16,11 @@ def rollback(
         typer.Argument(help="Version to return to (default: the previous succeeded release)."),
     ] = None,
     env: EnvOpt = None,
-    lock_wait: Annotated[
-        float, typer.Option("--lock-wait", help="Seconds to wait for the deploy lock.")
-    ] = 0.0,
-    message: Annotated[
-        str | None, typer.Option("--message", "-m", help="Note recorded with the lock and release.")
-    ] = None,
+    lock_wait: LockWaitOpt = 0.0,
+    message: MessageOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
-    from opsctl import output
     from opsctl.deploy import render, rollout
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
@@ -34,10 +29,4 @@ def rollback(
         check_version(version)
     fleet = Fleet.open(load_config(ctx), env)
     result = rollout.rollback(fleet, version, lock_wait=lock_wait, message=message)
-    rollout.announce(fleet, result)
-    if json_:
-        output.emit_json(result.to_json())
-    else:
-        render.outcome(result)
-    if not result.ok:
-        raise typer.Exit(1)
+    render.report(fleet, result, json_)

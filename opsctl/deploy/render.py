@@ -8,6 +8,21 @@ from opsctl import output
 from opsctl.deploy import ledger
 
 
+def report(fleet: Any, result: Any, as_json: bool) -> None:
+    """Announce a deploy's or rollback's outcome to webhooks and the user; exit 1 if it failed."""
+    import typer
+
+    from opsctl.deploy.rollout import announce
+
+    announce(fleet, result)
+    if as_json:
+        output.emit_json(result.to_json())
+    else:
+        outcome(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def outcome(result: Any) -> None:
     release = result.release
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
