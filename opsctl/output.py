@@ -24,7 +24,9 @@ def _console(stderr: bool) -> Console:
 
     if stderr:
         return Console(stderr=True, highlight=False, soft_wrap=True)
-    return Console(highlight=False)
+    # Piped or in CI there is no terminal width to respect; Rich's default 80 columns would wrap
+    # tables into unreadable cells.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 def is_ci() -> bool:
