@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import uuid
@@ -152,10 +151,6 @@ def describe_holder(holder: dict[str, Any]) -> str:
     if holder.get("pid"):
         parts.append(f"pid {holder['pid']}")
     return " ".join(parts)
-
-
-def dump(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True)
 
 
 def artifacts_hint(path: Path | None) -> str | None:

@@ -60,7 +60,6 @@ class RunResult:
     rc: int
     results: list[TaskResult] = field(default_factory=list)
     artifacts: Path | None = None
-    cancelled: bool = False
 
     @property
     def ok(self) -> bool:
