@@ -160,6 +160,8 @@ class Rollout:
                     release_argv += ["-e", f"{key}={value}"]
             release_argv += [image, *self.config.release.command]
         while True:
+            # From here on this rollout may hold the lock, even if interrupted before it hears so.
+            self.locked = True
             with secret_dir() as secrets:
                 extravars = {
                     "opsctl_lock": "acquire",
@@ -179,11 +181,10 @@ class Rollout:
                 }
                 result = self.fleet.run("prepare.yml", extravars, label="prepare")
             lock = result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
-            if lock is not None and lock.status == "ok":
-                self.locked = True
             if result.ok:
                 break
             if lock is not None and lock.result.get("lock_held"):
+                self.locked = False
                 holder = lock.result.get("holder") or {}
                 if time.monotonic() >= deadline:
                     raise LockHeld(holder)
@@ -258,10 +259,12 @@ class Rollout:
                 "--env", self.plan.env, "--aws-env", str(aws_env)]
 
     def unlock(self) -> None:
+        """Release the lock if this rollout may hold it; someone else's lock is left alone."""
         if not self.locked:
             return
         result = self.fleet.state(lock="release", token=self.token)
-        if result.ok:
+        task = result.for_task("Lock and ledger").get(self.fleet.primary)
+        if result.ok or (task is not None and task.result.get("lock_held")):
             self.locked = False
         else:
             output.warn(f"could not release the deploy lock: {result.failure_summary()}")
@@ -352,13 +355,14 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
     try:
         deadline = time.monotonic() + lock_wait
         while True:
+            rollout.locked = True  # may hold it from here on, even if interrupted
             result = fleet.state(lock="acquire", token=rollout.token,
                                  holder=holder_info(version, message, "rollback"))
             task = result.for_task("Lock and ledger").get(fleet.primary)
             if result.ok and task is not None:
-                rollout.locked = True
                 break
             if task is not None and task.result.get("lock_held"):
+                rollout.locked = False
                 if time.monotonic() >= deadline:
                     raise LockHeld(task.result.get("holder") or {})
                 time.sleep(1.0)

@@ -204,3 +204,49 @@ def test_logs_and_exec_reach_the_current_release(fleet: None) -> None:
     assert one_off.stdout.strip() == "v1 hello"
     failing = run("exec", "-e", "lab", "--", "python3", "-c", "raise SystemExit(3)")
     assert failing.returncode == 3
+
+
+def _deploy_in_background() -> subprocess.Popen[str]:
+    import os
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "opsctl", "deploy", "v2", "-e", "lab"],
+        cwd=HELLO, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_until_locked(deadline: float = 60) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if '"locked": true' in run("lock", "status", "-e", "lab", "--json").stdout:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the deploy never took the lock")
+
+
+def test_ctrl_c_releases_the_lock(fleet: None) -> None:
+    import signal
+
+    assert run("deploy", "v1", "-e", "lab").returncode == 0
+    deploy = _deploy_in_background()
+    _wait_until_locked()
+    deploy.send_signal(signal.SIGINT)
+    _, err = deploy.communicate(timeout=120)
+    assert deploy.returncode == 130, err
+    assert '"locked": false' in run("lock", "status", "-e", "lab", "--json").stdout
+
+
+def test_lock_of_a_killed_deploy_can_be_seen_and_released(fleet: None) -> None:
+    assert run("deploy", "v1", "-e", "lab").returncode == 0
+    deploy = _deploy_in_background()
+    _wait_until_locked()
+    deploy.kill()
+    deploy.communicate(timeout=60)
+    held = run("lock", "status", "-e", "lab")
+    assert "locked by" in held.stdout and f"pid {deploy.pid}" in held.stdout
+    refused = run("deploy", "v2", "-e", "lab")
+    assert refused.returncode == 1 and f"pid {deploy.pid}" in refused.stderr
+    released = run("lock", "release", "-e", "lab")
+    assert released.returncode == 0 and "released the lock held by" in released.stdout
+    assert run("deploy", "v2", "-e", "lab").returncode == 0
