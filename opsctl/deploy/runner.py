@@ -105,6 +105,7 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_SYSTEM_WARNINGS": "False",
         "ANSIBLE_LOCALHOST_WARNING": "False",
         "ANSIBLE_LIBRARY": str(paths.playbooks_dir() / "library"),
+        "ANSIBLE_MODULE_UTILS": str(paths.playbooks_dir() / "module_utils"),
         "ANSIBLE_TIMEOUT": "15",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",

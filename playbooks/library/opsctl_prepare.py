@@ -8,25 +8,9 @@ runs `docker login --password-stdin`. The task that calls it is no_log: its argu
 from __future__ import annotations
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def write_atomic(path, content, mode):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        os.fchmod(fd, mode)  # before any byte is written: secrets are never world-readable
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from ansible.module_utils.opsctl_host import write_atomic
 
 
 def main():

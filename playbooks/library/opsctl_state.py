@@ -12,10 +12,10 @@ import glob
 import json
 import os
 import shutil
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.opsctl_host import write_atomic
 
 
 def read_json(path, default):
@@ -26,22 +26,6 @@ def read_json(path, default):
         return default
     except ValueError:
         return default
-
-
-def write_atomic(path, data):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def main():
@@ -92,7 +76,7 @@ def main():
             holder = read_json(info_path, {"note": "lock directory without info (being written?)"})
             holder.pop("token", None)
             module.fail_json(msg="deploy lock is held", lock_held=True, holder=holder)
-        write_atomic(info_path, dict(p["holder"], token=p["token"]))
+        write_atomic(info_path, json.dumps(dict(p["holder"], token=p["token"])))
         changed = True
     elif p["lock"] in ("release", "force_release"):
         holder = read_json(info_path, None)
@@ -113,7 +97,7 @@ def main():
         result["holder"] = None
 
     if p["ledger"] is not None:
-        write_atomic(ledger_path, p["ledger"])
+        write_atomic(ledger_path, json.dumps(p["ledger"], indent=1, sort_keys=True))
         changed = True
     result["ledger"] = read_json(ledger_path, [])
     module.exit_json(changed=changed, **result)

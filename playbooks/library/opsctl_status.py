@@ -4,18 +4,9 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def http_ok(url, timeout):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return 200 <= response.status < 400
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
+from ansible.module_utils.opsctl_host import http_ok
 
 
 def main():

@@ -17,13 +17,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.opsctl_host import http_ok, write_atomic
 
 LABEL = "opsctl"
 
@@ -85,26 +83,6 @@ def container_ip(info, network):
         if net.get("IPAddress"):
             return net["IPAddress"]
     return None
-
-
-def http_ok(url, timeout):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return 200 <= response.status < 400
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def write_atomic(path, content, mode=0o644):
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 class Swap:
