@@ -49,6 +49,7 @@ BASE_CHANGES = (
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     'CMD ["bash"]',
 )
+BUILD_HINT = "see build.log in the lab dir"
 APT_HINT = (
     "the build runs apt-get inside a container: the engine's containers must reach "
     "deb.debian.org; see build.log in the lab dir"
@@ -292,7 +293,7 @@ def _docker_build(
     tag: str,
     kind: str,
     build_hash: str,
-    hint: str = "see build.log in the lab dir",
+    hint: str = BUILD_HINT,
 ) -> str:
     with progress.logging():
         events = client.api.build(
@@ -317,30 +318,31 @@ def _docker_build(
 
 def ensure_host(client: Any, base_id: str, progress: Progress | None = None) -> str:
     """Build the server image unless the cached one is current; return its image id."""
-    context = lab_templates() / "host"
-    build_hash = tree_hash(context, extra=base_id)
-    cached = _cached(client, names.HOST_IMAGE, build_hash)
-    if cached is not None:
-        return str(cached.id)
-    progress = progress or Progress()
-    old = _image(client, names.HOST_IMAGE)
-    with progress.step(f"Building {names.HOST_IMAGE} (sshd, docker.io, socat, registry)"):
-        image_id = _docker_build(client, progress, context, names.HOST_IMAGE, "host", build_hash, APT_HINT)
-    _drop_old(client, old, image_id)
-    return image_id
+    return _ensure_built(
+        client, base_id, progress, "host", names.HOST_IMAGE,
+        f"Building {names.HOST_IMAGE} (sshd, docker.io, socat, registry)", APT_HINT,
+    )
 
 
 def ensure_proxy(client: Any, base_id: str, progress: Progress | None = None) -> str:
     """Build the reverse proxy image unless the cached one is current; return its image id."""
-    context = lab_templates() / "proxy"
+    return _ensure_built(client, base_id, progress, "proxy", names.PROXY_IMAGE, f"Building {names.PROXY_IMAGE}")
+
+
+def _ensure_built(
+    client: Any, base_id: str, progress: Progress | None, kind: str, tag: str, title: str,
+    hint: str = "",
+) -> str:
+    """Build templates/lab/KIND into TAG unless the image built from the same files is cached."""
+    context = lab_templates() / kind
     build_hash = tree_hash(context, extra=base_id)
-    cached = _cached(client, names.PROXY_IMAGE, build_hash)
+    cached = _cached(client, tag, build_hash)
     if cached is not None:
         return str(cached.id)
     progress = progress or Progress()
-    old = _image(client, names.PROXY_IMAGE)
-    with progress.step(f"Building {names.PROXY_IMAGE}"):
-        image_id = _docker_build(client, progress, context, names.PROXY_IMAGE, "proxy", build_hash)
+    old = _image(client, tag)
+    with progress.step(title):
+        image_id = _docker_build(client, progress, context, tag, kind, build_hash, hint or BUILD_HINT)
     _drop_old(client, old, image_id)
     return image_id
 
