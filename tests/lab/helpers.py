@@ -45,14 +45,13 @@ def hosts() -> dict[str, dict[str, Any]]:
 
 
 def ssh(host: str, *command: str, check: bool = True) -> str:
+    from opsctl.lab.probes import ssh_argv
+
     vars_ = hosts()[host]
-    proc = subprocess.run(
-        ["ssh", "-i", str(vars_["ansible_ssh_private_key_file"]), "-p", str(vars_["ansible_port"]),
-         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-         # ssh hands the remote shell one line: quote each argument so it arrives as given.
-         "-o", "BatchMode=yes", "root@127.0.0.1", "--", shlex.join(command)],
-        capture_output=True, text=True, timeout=120,
-    )
+    key, port = Path(vars_["ansible_ssh_private_key_file"]), int(vars_["ansible_port"])
+    # ssh hands the remote shell one line: quote each argument so it arrives as given.
+    argv = ssh_argv(key, port, "--", shlex.join(command), connect_timeout=10)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if check and proc.returncode != 0:
         raise AssertionError(f"ssh {host} {command}: {proc.stderr}")
     return proc.stdout

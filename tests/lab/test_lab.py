@@ -23,23 +23,9 @@ OPSCTL = str(Path(sys.executable).with_name("opsctl"))
 
 
 def ssh(lab: LabState, port: int, *command: str, stdin: str | None = None) -> str:
-    argv = [
-        "ssh",
-        "-i",
-        str(lab.ssh_key_path),
-        "-p",
-        str(port),
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "root@127.0.0.1",
-        *command,
-    ]
+    from opsctl.lab.probes import ssh_argv
+
+    argv = ssh_argv(lab.ssh_key_path, port, *command, connect_timeout=10)
     result = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{' '.join(command)} on port {port}: {result.stderr}"
     return result.stdout
@@ -47,6 +33,12 @@ def ssh(lab: LabState, port: int, *command: str, stdin: str | None = None) -> st
 
 def password(lab: LabState) -> str:
     return parse_secrets(lab.secrets_env_path.read_text())[PASSWORD_VAR]
+
+
+def registry_login(lab: LabState, port: int) -> None:
+    """Log a server's engine in to the lab registry (password on stdin, never on a command line)."""
+    ssh(lab, port, "docker", "login", "-u", names.REGISTRY_USER, "--password-stdin", lab.registry,
+        stdin=password(lab))
 
 
 def docker(*args: str, stdin: str | None = None) -> str:
@@ -94,17 +86,7 @@ def test_an_image_pushed_here_pulls_on_every_server_by_the_same_reference(lab: L
         )
         docker("--config", str(config), "push", ref)
         for host in lab.hosts:
-            ssh(
-                lab,
-                host.ssh_port,
-                "docker",
-                "login",
-                "-u",
-                names.REGISTRY_USER,
-                "--password-stdin",
-                lab.registry,
-                stdin=password(lab),
-            )
+            registry_login(lab, host.ssh_port)
             ssh(lab, host.ssh_port, "docker", "pull", "-q", ref)
             out = ssh(lab, host.ssh_port, "docker", "run", "--rm", ref, "python3", "-V")
             assert out.startswith("Python 3.")
@@ -203,17 +185,7 @@ def test_the_proxy_image_serves_on_a_servers_http_ingress_port(lab: LabState) ->
     from opsctl.lab import probes
 
     host = lab.hosts[-1]
-    ssh(
-        lab,
-        host.ssh_port,
-        "docker",
-        "login",
-        "-u",
-        names.REGISTRY_USER,
-        "--password-stdin",
-        lab.registry,
-        stdin=password(lab),
-    )
+    registry_login(lab, host.ssh_port)
     name = f"opsctl-lab-test-{uuid.uuid4().hex[:8]}"
     try:
         ssh(lab, host.ssh_port, "docker", "run", "-d", "--name", name, "-p", "80:80", names.PROXY_IMAGE)
