@@ -9,11 +9,14 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def _data_dir(name: str) -> Path:
-    # Installed wheels carry the data inside the package; an editable install reads the repo's.
-    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"opsctl's {name}/ directory is missing from the installation")
+    # Playbooks and templates are package data: a wheel, pipx and an editable install all carry them.
+    candidate = _PACKAGE / name
+    if not candidate.is_dir():
+        from opsctl.errors import OpsctlError
+
+        raise OpsctlError(f"opsctl's {name}/ directory is missing from the installation at {_PACKAGE}; "
+                          "reinstall opsctl")
+    return candidate
 
 
 def playbooks_dir() -> Path:

@@ -1,7 +1,7 @@
 """The release ledger: numbered releases, newest last. Pure functions over the list of entries.
 
 A deploy appends an entry; so does a rollback ("rollback to #12 (v64)"). The fleet keeps the ledger
-(see playbooks/library/opsctl_state.py); this module decides what it says.
+(see opsctl/playbooks/library/opsctl_state.py); this module decides what it says.
 """
 
 from __future__ import annotations
