@@ -36,7 +36,7 @@ def exec_(
         "-e", f"OPSCTL_VERSION={current.version}", "-e", f"OPSCTL_RELEASE={current.number}",
         image, *command,
     ]
-    result = fleet.run("exec.yml", {"opsctl_targets": target, "opsctl_argv": argv}, label="exec", quiet=True)
+    result = fleet.run("exec.yml", {"opsctl_targets": target}, label="exec", data={"argv": argv}, quiet=True)
     task = result.for_task("Run the one-off command").get(target)
     if task is not None:
         output.stdout().out(str(task.result.get("stdout", "")), highlight=False)

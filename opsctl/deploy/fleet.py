@@ -47,18 +47,20 @@ class Fleet:
     def state_dir(self) -> str:
         return f"{STATE_ROOT}/{self.config.app}/{self.env_name}"
 
-    def run(self, playbook: str, extravars: dict[str, Any], label: str, **kwargs: Any) -> RunResult:
+    def run(self, playbook: str, constants: dict[str, Any], label: str,
+            data: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
+        """Run a playbook on this fleet: `constants` as extravars, `data` through the run's data file."""
         base = {
             "opsctl_app": self.config.app,
             "opsctl_env": self.env_name,
             "opsctl_state_dir": self.state_dir,
             "opsctl_primary": self.primary,
-            "opsctl_templates": str(paths.templates_dir()),
         }
         return run_playbook(
             playbook,
             self.inventory.path,
-            {**base, **extravars},
+            {**base, **constants},
+            data=data,
             forks=len(self.inventory.hosts) + 1,
             label=f"{self.config.app}-{self.env_name}-{label}",
             **kwargs,
@@ -69,8 +71,9 @@ class Fleet:
     def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None) -> RunResult:
         return self.run(
             "state.yml",
-            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_lock_holder": holder or {}},
+            {"opsctl_lock": lock, "opsctl_lock_token": token},
             label="state",
+            data={"holder": holder or {}},
             quiet=True,
         )
 
@@ -84,8 +87,9 @@ class Fleet:
     def write_ledger(self, entries: list[dict[str, Any]]) -> None:
         result = self.run(
             "state.yml",
-            {"opsctl_lock": "none", "opsctl_ledger": entries, "opsctl_ledger_hosts": ",".join(self.hosts)},
+            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(self.hosts)},
             label="ledger",
+            data={"ledger": entries},
             quiet=True,
         )
         if not result.ok:

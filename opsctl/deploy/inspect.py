@@ -18,8 +18,9 @@ def fleet_status(fleet: Fleet) -> tuple[dict[str, list[dict[str, Any]]], list[le
     }
     result = fleet.run(
         "status.yml",
-        {"opsctl_targets": ",".join(fleet.hosts), "opsctl_health": health},
+        {"opsctl_targets": ",".join(fleet.hosts)},
         label="status",
+        data={"health": health},
         quiet=True,
     )
     containers = {h: [] for h in fleet.hosts}  # type: dict[str, list[dict[str, Any]]]

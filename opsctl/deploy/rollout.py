@@ -163,23 +163,25 @@ class Rollout:
             # From here on this rollout may hold the lock, even if interrupted before it hears so.
             self.locked = True
             with secret_dir() as secrets:
-                extravars = {
+                constants = {
                     "opsctl_lock": "acquire",
                     "opsctl_lock_token": self.token,
-                    "opsctl_lock_holder": holder_info(version, message, action),
                     "opsctl_targets": ",".join(self.plan.hosts),
                     "opsctl_primary_target": self.plan.hosts[0],
-                    "opsctl_env_file_src": str(write_secret(secrets, "app.env", env_text)),
                     "opsctl_env_file_dest": env_file_path(self.plan, conf_hash),
-                    "opsctl_nginx_conf": _render(
-                        "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
-                    ) if self._proxy() else None,
-                    "opsctl_registry": self._registry(secrets),
-                    "opsctl_image": image,
-                    "opsctl_release_argv": release_argv,
                     "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
                 }
-                result = self.fleet.run("prepare.yml", extravars, label="prepare")
+                data = {
+                    "holder": holder_info(version, message, action),
+                    "env_file_src": str(write_secret(secrets, "app.env", env_text)),
+                    "nginx_conf": _render(
+                        "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
+                    ) if self._proxy() else None,
+                    "registry": self._registry(secrets),
+                    "image": image,
+                    "release_argv": release_argv,
+                }
+                result = self.fleet.run("prepare.yml", constants, label="prepare", data=data)
             lock = result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
             if result.ok:
                 break
@@ -220,29 +222,31 @@ class Rollout:
     def _roll(self, target: Target, ordered: list[str], sizes: list[int], services: dict[str, Any],
               entries: list[dict[str, Any]] | None, unlock: bool, run_id: str, secrets: Path) -> RunResult:
         plan = self.plan
-        extravars = {
+        constants = {
             "opsctl_targets": ",".join(ordered),
             "opsctl_serial": sizes,
             "opsctl_any_errors_fatal": self.fleet.env.rollout.max_failures == 0,
-            "opsctl_lb_hook": self._lb_hook(secrets),
             "opsctl_release": target.release,
-            "opsctl_version": target.version,
-            "opsctl_image": target.image,
             "opsctl_network": plan.network,
             "opsctl_env_file_dest": env_file_path(plan, target.config_hash),
-            "opsctl_extra_env": self._extra_env(target),
-            "opsctl_services": services,
-            "opsctl_proxy": self._proxy(),
             "opsctl_monitor": self.fleet.env.rollout.monitor,
             "opsctl_drain": self.fleet.env.rollout.drain,
             "opsctl_pause": self.fleet.env.rollout.pause,
             "opsctl_ledger_hosts": ",".join(plan.all_hosts),
-            "opsctl_ledger": entries,
             "opsctl_unlock": unlock,
             "opsctl_lock_token": self.token,
             "opsctl_run_id": run_id,
         }
-        return self.fleet.run("roll.yml", extravars, label=f"roll-r{target.release}")
+        data = {
+            "lb_hook": self._lb_hook(secrets),
+            "version": target.version,
+            "image": target.image,
+            "extra_env": self._extra_env(target),
+            "services": services,
+            "proxy": self._proxy(),
+            "ledger": entries,
+        }
+        return self.fleet.run("roll.yml", constants, label=f"roll-r{target.release}", data=data)
 
     def _lb_hook(self, secrets: Path) -> list[str]:
         lb = self.fleet.env.load_balancer

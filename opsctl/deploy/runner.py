@@ -1,13 +1,23 @@
 """Run opsctl's playbooks through ansible-runner and turn its event stream into progress and results.
 
-Secrets never go into extravars (ansible-runner writes those to disk): callers put secret file
-contents into a 0600 temporary directory (see `secret_dir`) and pass only the paths; the tasks that
-read them are `no_log`.
+Two kinds of input reach a playbook, and they travel apart (see `playbook_vars`):
+- constants opsctl itself writes (host lists, paths, app and env names, tokens, numbers) go as
+  extravars, which Ansible renders as templates; `playbook_vars` refuses anything else there;
+- everything else (messages, the ledger, commands, env values, anything read from a server) goes
+  into `data.json` in the run's 0700 private directory, which the playbooks read with
+  `opsctl_data` (an extravar holding `lookup('ansible.builtin.file', opsctl_data_file) | from_json`).
+  ansible-core (2.19) marks lookup results untrusted, so `{{ }}` in them stays text, never rendered.
+
+Secrets go into neither (ansible-runner keeps both on disk): callers put secret file contents into a
+0600 temporary directory (see `secret_dir`) and pass only the paths; the tasks that read them are
+`no_log`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -25,6 +35,12 @@ from opsctl import output, paths
 from opsctl.errors import OpsctlError
 
 KEEP_RUNS = 20
+DATA_FILE = "data.json"
+# The one way playbooks see data: a file lookup, whose result Ansible never renders as a template.
+DATA_EXPR = "{{ lookup('ansible.builtin.file', opsctl_data_file) | from_json }}"
+
+# What an extravar may hold: no braces, quotes, spaces or '%', so nothing Jinja could act on.
+_CONSTANT = re.compile(r"[A-Za-z0-9_.,:/@=+-]*")
 
 # ansible-runner hands its child our whole environment and records it in the run's artifacts, so
 # Ansible gets only what it needs to connect: never the secrets a deploy reads from the environment.
@@ -114,6 +130,32 @@ def ansible_env() -> dict[str, str]:
     }
 
 
+def _check_constant(name: str, value: Any) -> None:
+    if value is None or isinstance(value, bool | int | float):
+        return
+    if isinstance(value, str) and _CONSTANT.fullmatch(value):
+        return
+    if isinstance(value, list) and all(isinstance(v, bool | int | float) for v in value):
+        return
+    # A programming error, not a user's: data must travel in data.json.
+    raise ValueError(f"extravar {name}={value!r} is not an opsctl constant; pass it as data")
+
+
+def playbook_vars(private: Path, constants: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The extravars of one run: checked constants, and the path of the run's data file.
+
+    `data` is written as JSON to the run's private directory (0700, the file 0600); playbooks read it
+    through a file lookup, so none of it is ever rendered as a template.
+    """
+    for name, value in constants.items():
+        _check_constant(name, value)
+    path = private / DATA_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    return {**constants, "opsctl_data_file": str(path), "opsctl_data": DATA_EXPR}
+
+
 @contextmanager
 def secret_dir() -> Iterator[Path]:
     """A private temporary directory for secret file contents, removed when done."""
@@ -156,20 +198,25 @@ class _Interrupt:
 def run_playbook(
     playbook: str,
     inventory: Path,
-    extravars: dict[str, Any],
+    constants: dict[str, Any],
     *,
+    data: dict[str, Any] | None = None,
     forks: int,
     label: str,
     on_event: Callable[[TaskResult], None] | None = None,
     quiet: bool = False,
 ) -> RunResult:
-    """Run playbooks/<playbook> and return every task result; raise KeyboardInterrupt if cancelled."""
+    """Run playbooks/<playbook> and return every task result; raise KeyboardInterrupt if cancelled.
+
+    `constants` become extravars (see `playbook_vars`); `data` is everything else the play needs.
+    """
     import ansible_runner
 
     runs = paths.state_home() / "runs"
     runs.mkdir(parents=True, exist_ok=True, mode=0o700)
     _prune(runs)
     private = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-") + label + "-", dir=runs))
+    extravars = playbook_vars(private, constants, data or {})
     results: list[TaskResult] = []
     started: dict[tuple[str, str], float] = {}
 
