@@ -113,7 +113,7 @@ def test_config_and_operator_text_stays_text(markers: Markers, tmp_path: Path) -
     printed = run("exec", "-e", "lab", "--", "python3", "-c",
                   "import os, sys; sys.stdout.write(os.environ['GREETING'])", cwd=cwd)
     assert printed.returncode == 0, printed.stderr
-    assert printed.stdout == value
+    assert printed.stdout == value + "\n"
     # Docker's own template syntax is not valid Jinja: rendered, it was a template error.
     echoed = run("exec", "-e", "lab", "--", "echo", exec_arg, "{{.State.Status}}", cwd=cwd)
     assert echoed.returncode == 0, echoed.stderr
