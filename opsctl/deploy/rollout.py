@@ -26,7 +26,7 @@ from opsctl.deploy.plan import (
     select_services,
     service_specs,
 )
-from opsctl.deploy.runner import RunResult, secret_dir, write_secret
+from opsctl.deploy.runner import RunResult, secret_dir, sigterm_interrupts, write_secret
 from opsctl.errors import OpsctlError
 from opsctl.paths import templates_dir
 from opsctl.validate import check_version, split_csv
@@ -145,43 +145,32 @@ class Rollout:
             "OPSCTL_RELEASE": str(target.release),
         }
 
+    def release_step(self, image: str, version: str, conf_hash: str) -> tuple[str, list[str]] | None:
+        """The release command's container name and `docker run` argv, or None without one."""
+        if not self.config.release:
+            return None
+        name = f"{self.plan.app}-{self.plan.env}-release-{self.token[:8]}"
+        argv = ["docker", "run", "--rm", "--name", name, "--env-file", env_file_path(self.plan, conf_hash)]
+        for key, value in sorted(self._extra_env(Target(0, version, image, conf_hash)).items()):
+            if key != "OPSCTL_RELEASE":
+                argv += ["-e", f"{key}={value}"]
+        return name, [*argv, image, *self.config.release.command]
+
     def prepare(self, image: str, version: str, conf_hash: str, env_text: str,
                 lock_wait: float, message: str | None, action: str) -> tuple[list[ledger.Release], dict[str, list[str]]]:
         """Lock, push configs, pull, run the release step. Returns the ledger and digests per host."""
         deadline = time.monotonic() + lock_wait
-        release_argv: list[str] = []
-        if action == "deploy" and self.config.release:
-            release_argv = [
-                "docker", "run", "--rm", "--name", f"{self.plan.app}-{self.plan.env}-release-{self.token[:8]}",
-                "--env-file", env_file_path(self.plan, conf_hash),
-            ]
-            for key, value in sorted(self._extra_env(Target(0, version, image, conf_hash)).items()):
-                if key != "OPSCTL_RELEASE":
-                    release_argv += ["-e", f"{key}={value}"]
-            release_argv += [image, *self.config.release.command]
+        release = self.release_step(image, version, conf_hash) if action == "deploy" else None
+        data = {"holder": holder_info(version, message, action), "image": image,
+                "release_argv": release[1] if release else []}
         while True:
             # From here on this rollout may hold the lock, even if interrupted before it hears so.
             self.locked = True
-            with secret_dir() as secrets:
-                constants = {
-                    "opsctl_lock": "acquire",
-                    "opsctl_lock_token": self.token,
-                    "opsctl_targets": ",".join(self.plan.hosts),
-                    "opsctl_primary_target": self.plan.hosts[0],
-                    "opsctl_env_file_dest": env_file_path(self.plan, conf_hash),
-                    "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
-                }
-                data = {
-                    "holder": holder_info(version, message, action),
-                    "env_file_src": str(write_secret(secrets, "app.env", env_text)),
-                    "nginx_conf": _render(
-                        "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
-                    ) if self._proxy() else None,
-                    "registry": self._registry(secrets),
-                    "image": image,
-                    "release_argv": release_argv,
-                }
-                result = self.fleet.run("prepare.yml", constants, label="prepare", data=data)
+            try:
+                result = self._prepare_run(conf_hash, env_text, data)
+            except KeyboardInterrupt:
+                self.stop_release(release)
+                raise
             lock = result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
             if result.ok:
                 break
@@ -193,6 +182,7 @@ class Rollout:
                 output.step(f"waiting for the deploy lock ({describe_holder(holder)})")
                 time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
                 continue
+            self.stop_release(release)
             raise OpsctlError(
                 "preparation failed; no running container was touched:\n" + result.failure_summary(),
                 hint=artifacts_hint(result.artifacts),
@@ -201,6 +191,42 @@ class Rollout:
         releases = ledger.parse(lock.result.get("ledger") or [])
         digests = {host: list(r.result.get("digests") or []) for host, r in result.for_task("Pull the image").items()}
         return releases, digests
+
+    def _prepare_run(self, conf_hash: str, env_text: str, data: dict[str, Any]) -> RunResult:
+        constants = {
+            "opsctl_lock": "acquire",
+            "opsctl_lock_token": self.token,
+            "opsctl_targets": ",".join(self.plan.hosts),
+            "opsctl_primary_target": self.plan.hosts[0],
+            "opsctl_env_file_dest": env_file_path(self.plan, conf_hash),
+            "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
+        }
+        with secret_dir() as secrets:
+            data = {
+                **data,
+                "env_file_src": str(write_secret(secrets, "app.env", env_text)),
+                "nginx_conf": _render(
+                    "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
+                ) if self._proxy() else None,
+                "registry": self._registry(secrets),
+            }
+            return self.fleet.run("prepare.yml", constants, label="prepare", data=data)
+
+    def stop_release(self, release: tuple[str, list[str]] | None) -> None:
+        """Remove the release step's container after an interrupt, a timeout or a failure.
+
+        Ansible's task timeout and a cancelled run only end the `docker run` client, never the
+        container: without this a migration could go on running after the lock is released.
+        """
+        if release is None:
+            return
+        result = self.fleet.run(
+            "release_stop.yml",
+            {"opsctl_primary_target": self.plan.hosts[0], "opsctl_release_container": release[0]},
+            label="release-stop", quiet=True,
+        )
+        if not result.ok:
+            output.warn(f"could not remove the release container {release[0]}: {result.failure_summary()}")
 
     def roll(self, target: Target, hosts: list[str], entries: list[dict[str, Any]] | None,
              unlock: bool, remove: bool = False) -> RunResult:
@@ -308,6 +334,7 @@ def _digest_ref(repository: str, digests: dict[str, list[str]]) -> str | None:
 # --- the two flows --------------------------------------------------------------------------
 
 
+@sigterm_interrupts()
 def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: str | None,
            dry_run: bool, lock_wait: float, message: str | None) -> Outcome | dict[str, Any]:
     config = fleet.config
@@ -351,6 +378,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
         rollout.unlock()
 
 
+@sigterm_interrupts()
 def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: str | None) -> Outcome:
     if version is not None:
         check_version(version)
