@@ -1,68 +1,34 @@
-"""The deploy and rollback flows: lock -> configs -> pull -> release step -> roll -> record -> unlock.
+"""One deploy or rollback on one environment, as playbook runs: lock, prepare, release step, roll.
 
-Python decides every step and what the ledger says; the playbooks only act on the hosts.
+The flows (flows.py) decide what to run and what the ledger says; this runs it on the hosts.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from opsctl import output
-from opsctl.config.secrets import app_env, secret_value
+from opsctl.config.secrets import secret_value
 from opsctl.deploy import ledger
-from opsctl.deploy.fleet import Fleet, artifacts_hint, describe_holder, holder_info, new_token, now, who
+from opsctl.deploy.fleet import Fleet, artifacts_hint, holder_info, new_token
+from opsctl.deploy.locking import acquire_lock
 from opsctl.deploy.plan import (
     RolloutPlan,
     Target,
-    config_hash,
     env_file_path,
     plan_rollout,
     proxy_ports,
-    render_env_file,
     select_hosts,
     select_services,
     service_specs,
 )
-from opsctl.deploy.runner import RunResult, secret_dir, sigterm_interrupts, write_secret
+from opsctl.deploy.runner import RunResult, TaskResult, secret_dir, write_secret
 from opsctl.errors import OpsctlError
 from opsctl.paths import templates_dir
-from opsctl.validate import check_version, split_csv
+from opsctl.validate import split_csv
 
 SWAP_TASK = "Swap containers"
-
-
-class LockHeld(OpsctlError):
-    def __init__(self, holder: dict[str, Any]):
-        super().__init__(
-            f"the deploy lock is held by {describe_holder(holder)}",
-            hint="wait with --lock-wait SECONDS, or if that process is gone: opsctl lock release",
-        )
-        self.holder = holder
-
-
-@dataclass
-class Outcome:
-    release: ledger.Release
-    ok: bool
-    switched: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    error: str | None = None
-    fleet_state: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "release": self.release.to_json(),
-            "switched": self.switched,
-            "failed": self.failed,
-            "error": self.error,
-            "fleet_state": self.fleet_state,
-            "timings": {k: round(v, 2) for k, v in self.timings.items()},
-        }
 
 
 def _render(template: str, **values: Any) -> str:
@@ -159,11 +125,11 @@ class Rollout:
     def prepare(self, image: str, version: str, conf_hash: str, env_text: str,
                 lock_wait: float, message: str | None, action: str) -> tuple[list[ledger.Release], dict[str, list[str]]]:
         """Lock, push configs, pull, run the release step. Returns the ledger and digests per host."""
-        deadline = time.monotonic() + lock_wait
         release = self.release_step(image, version, conf_hash) if action == "deploy" else None
         data = {"holder": holder_info(version, message, action), "image": image,
                 "release_argv": release[1] if release else []}
-        while True:
+
+        def attempt() -> tuple[RunResult, TaskResult | None]:
             # From here on this rollout may hold the lock, even if interrupted before it hears so.
             self.locked = True
             try:
@@ -171,26 +137,37 @@ class Rollout:
             except KeyboardInterrupt:
                 self.stop_release(release)
                 raise
-            lock = result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
-            if result.ok:
-                break
-            if lock is not None and lock.result.get("lock_held"):
-                self.locked = False
-                holder = lock.result.get("holder") or {}
-                if time.monotonic() >= deadline:
-                    raise LockHeld(holder)
-                output.step(f"waiting for the deploy lock ({describe_holder(holder)})")
-                time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
-                continue
+            return result, result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
+
+        def failed(result: RunResult) -> OpsctlError:
             self.stop_release(release)
-            raise OpsctlError(
+            return OpsctlError(
                 "preparation failed; no running container was touched:\n" + result.failure_summary(),
                 hint=artifacts_hint(result.artifacts),
             )
-        assert lock is not None
+
+        result, lock = acquire_lock(attempt, lock_wait=lock_wait, failed=failed, on_held=self.not_locked)
         releases = ledger.parse(lock.result.get("ledger") or [])
         digests = {host: list(r.result.get("digests") or []) for host, r in result.for_task("Pull the image").items()}
         return releases, digests
+
+    def take_lock(self, version: str | None, message: str | None, lock_wait: float) -> list[ledger.Release]:
+        """Take the lock alone (a rollback needs no configs or pulls) and read the ledger."""
+        holder = holder_info(version, message, "rollback")
+
+        def attempt() -> tuple[RunResult, TaskResult | None]:
+            self.locked = True  # may hold it from here on, even if interrupted
+            result = self.fleet.state(lock="acquire", token=self.token, holder=holder)
+            return result, result.for_task("Lock and ledger").get(self.fleet.primary)
+
+        def failed(result: RunResult) -> OpsctlError:
+            return OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
+
+        _, task = acquire_lock(attempt, lock_wait=lock_wait, failed=failed, on_held=self.not_locked)
+        return ledger.parse(task.result.get("ledger") or [])
+
+    def not_locked(self) -> None:
+        self.locked = False
 
     def _prepare_run(self, conf_hash: str, env_text: str, data: dict[str, Any]) -> RunResult:
         constants = {
@@ -313,191 +290,3 @@ class Rollout:
 def _batch_sizes_for(batches: list[list[str]], hosts: list[str]) -> list[int]:
     sizes = [sum(1 for h in batch if h in hosts) for batch in batches]
     return [s for s in sizes if s] or [1]
-
-
-def _digest_ref(repository: str, digests: dict[str, list[str]]) -> str | None:
-    """The repo@sha256 all hosts agree on; None when the registry gave none (e.g. a local image)."""
-    found: set[str] = set()
-    for refs in digests.values():
-        mine = [r for r in refs if r.split("@", 1)[0] == repository]
-        if mine:
-            found.add(mine[0])
-    if len(found) > 1:
-        raise OpsctlError(
-            "the hosts pulled different images for the same tag (was it pushed again during the "
-            "deploy?): " + ", ".join(sorted(found)),
-            hint="deploy again; each host will pull the same digest",
-        )
-    return found.pop() if found else None
-
-
-# --- the two flows --------------------------------------------------------------------------
-
-
-@sigterm_interrupts()
-def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: str | None,
-           dry_run: bool, lock_wait: float, message: str | None) -> Outcome | dict[str, Any]:
-    config = fleet.config
-    version = version or fleet.env.tag
-    if version is None:
-        raise OpsctlError(
-            f"which version? give one (opsctl deploy v65 -e {fleet.env_name}) or set "
-            f"environments.{fleet.env_name}.tag",
-        )
-    check_version(version)
-    rollout = Rollout(fleet, hosts, services)
-    if dry_run:
-        return rollout.describe(version)
-    started = time.monotonic()
-    clear, secrets = app_env(config, fleet.env_name)
-    conf_hash = config_hash(config, fleet.env_name, clear, list(secrets))
-    image = f"{config.image}:{version}"
-    try:
-        output.step(f"deploy {version} to {fleet.env_name}: lock, configs, pull on {len(rollout.plan.hosts)} host(s)"
-                    + (", release step" if config.release else ""))
-        releases, digests = rollout.prepare(
-            image, version, conf_hash, render_env_file(clear, secrets),
-            lock_wait=lock_wait, message=message, action="deploy",
-        )
-        rollout.timings["prepare"] = time.monotonic() - started
-        digest_ref = _digest_ref(config.image, digests)
-        previous = ledger.current(releases)
-        target = Target(
-            release=ledger.next_number(releases), version=version,
-            image=digest_ref or image, config_hash=conf_hash,
-        )
-        entry = ledger.Release(
-            number=target.release, version=version, image=image,
-            digest=digest_ref.split("@", 1)[1] if digest_ref else None,
-            config_hash=conf_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
-            previous=previous.number if previous else None, message=message,
-            hosts=rollout.plan.hosts, services=rollout.plan.services,
-        )
-        return _roll_and_record(rollout, releases, entry, target, previous, started)
-    finally:
-        rollout.unlock()
-
-
-@sigterm_interrupts()
-def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: str | None) -> Outcome:
-    if version is not None:
-        check_version(version)
-    started = time.monotonic()
-    rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch)
-    try:
-        deadline = time.monotonic() + lock_wait
-        while True:
-            rollout.locked = True  # may hold it from here on, even if interrupted
-            result = fleet.state(lock="acquire", token=rollout.token,
-                                 holder=holder_info(version, message, "rollback"))
-            task = result.for_task("Lock and ledger").get(fleet.primary)
-            if result.ok and task is not None:
-                break
-            if task is not None and task.result.get("lock_held"):
-                rollout.locked = False
-                if time.monotonic() >= deadline:
-                    raise LockHeld(task.result.get("holder") or {})
-                time.sleep(1.0)
-                continue
-            raise OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
-        releases = ledger.parse(task.result.get("ledger") or [])
-        rollout.timings["lock"] = time.monotonic() - started
-        back_to = ledger.rollback_target(releases, version)
-        previous = ledger.current(releases)
-        image = (f"{fleet.config.image}@{back_to.digest}" if back_to.digest else back_to.image)
-        target = Target(release=ledger.next_number(releases), version=back_to.version,
-                        image=image, config_hash=back_to.config_hash)
-        entry = ledger.Release(
-            number=target.release, version=back_to.version, image=back_to.image, digest=back_to.digest,
-            config_hash=back_to.config_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
-            previous=previous.number if previous else None, kind="rollback", target=back_to.number,
-            message=message, hosts=rollout.plan.hosts, services=rollout.plan.services,
-        )
-        output.step(f"rollback {fleet.env_name} to #{back_to.number} ({back_to.version})")
-        return _roll_and_record(rollout, releases, entry, target, previous, started)
-    finally:
-        rollout.unlock()
-
-
-def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
-                     target: Target, previous: ledger.Release | None, started: float) -> Outcome:
-    fleet = rollout.fleet
-    plan = rollout.plan
-    fatal = fleet.env.rollout.max_failures == 0
-    output.step(f"roll release #{entry.number} ({entry.version}) over {len(plan.hosts)} host(s) "
-                f"in {len(plan.batches)} batch(es)")
-    roll_started = time.monotonic()
-    # When any failure aborts the playbook, reaching its last plays means success, so the ledger
-    # entry and the unlock ride along in the same run instead of costing another one.
-    entries = ledger.append(releases, _finished(entry, started)) if fatal else None
-    result = rollout.roll(target, plan.hosts, entries, unlock=fatal)
-    rollout.timings["roll"] = time.monotonic() - roll_started
-    switched, failed = rollout.switched_and_failed(result)
-    if result.ok and not failed:
-        rollout.locked = False
-        done = _finished(entry, started)
-        if not fatal:
-            rollout.finish(releases, done)
-        rollout.timings["total"] = time.monotonic() - started
-        return Outcome(release=done, ok=True, switched=switched, fleet_state=f"all on {entry.version}",
-                       timings=rollout.timings)
-
-    error = result.failure_summary()
-    if not fatal and len(failed) <= fleet.env.rollout.max_failures and result.ok:
-        done = _finished(entry, started, note=f"{len(failed)} host(s) failed within max_failures: {error}")
-        rollout.finish(releases, done)
-        return Outcome(release=done, ok=True, switched=switched, failed=failed,
-                       fleet_state=f"{', '.join(failed)} still on the previous release", timings=rollout.timings)
-
-    output.error(f"release #{entry.number} failed:\n{error}")
-    touched = [h for h in plan.hosts if h in switched or h in failed]
-    if fleet.env.rollout.failure_action == "rollback" and touched:
-        if previous is not None:
-            output.step(f"rolling {', '.join(touched)} back to #{previous.number} ({previous.version})")
-            back = Target(
-                release=previous.number, version=previous.version,
-                image=f"{fleet.config.image}@{previous.digest}" if previous.digest else previous.image,
-                config_hash=previous.config_hash,
-            )
-            back_result = rollout.roll(back, touched, None, unlock=False)
-            _, back_failed = rollout.switched_and_failed(back_result)
-            state = (f"all hosts on #{previous.number} ({previous.version})" if back_result.ok
-                     else f"rollback failed on {', '.join(back_failed)}: {back_result.failure_summary()}")
-        else:
-            back_result = rollout.roll(target, touched, None, unlock=False, remove=True)
-            state = ("first release failed; its containers were removed" if back_result.ok
-                     else f"removing the failed release failed: {back_result.failure_summary()}")
-        status = ledger.ROLLED_BACK
-    else:
-        state = (f"paused: {', '.join(switched) or 'no host'} on {entry.version}, "
-                 f"the rest on {previous.version if previous else 'nothing'}")
-        status = ledger.FAILED
-    done = _finished(entry, started, status=status, note=error[-1000:])
-    rollout.finish(releases, done)
-    rollout.timings["total"] = time.monotonic() - started
-    return Outcome(release=done, ok=False, switched=switched, failed=failed, error=error,
-                   fleet_state=state, timings=rollout.timings)
-
-
-def announce(fleet: Fleet, outcome: Outcome) -> None:
-    """Tell the config's webhooks how a deploy or rollback ended."""
-    if not fleet.config.notify:
-        return
-    from opsctl import notify
-
-    release = outcome.release
-    notify.send(fleet.config.notify, notify.event_of(release.kind, outcome.ok), {
-        "app": fleet.config.app, "env": fleet.env_name, "release": release.number, "title": release.title,
-        "version": release.version, "status": release.status, "who": release.who,
-        "fleet_state": outcome.fleet_state, "error": outcome.error,
-    })
-
-
-def _finished(entry: ledger.Release, started: float, status: str | None = None,
-              note: str | None = None) -> ledger.Release:
-    return ledger.Release(**{
-        **entry.to_json(),
-        "status": status or entry.status,
-        "duration": round(time.monotonic() - started, 2),
-        "note": note,
-    })
