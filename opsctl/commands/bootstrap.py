@@ -30,7 +30,7 @@ def bootstrap(
     output.step(f"bootstrap {', '.join(targets)} for {config.app} ({fleet.env_name})")
     result = fleet.run(
         "bootstrap.yml",
-        {"opsctl_targets": ",".join(targets), "opsctl_network": f"opsctl-{config.app}-{fleet.env_name}"},
+        {"opsctl_targets": ",".join(targets), "opsctl_network": fleet.names.network},
         label="bootstrap",
     )
     if not result.ok:

@@ -15,7 +15,7 @@ from opsctl import paths
 from opsctl.config.inventory import Inventory, load_inventory
 from opsctl.config.models import Config, Environment
 from opsctl.deploy import ledger
-from opsctl.deploy.plan import STATE_ROOT
+from opsctl.deploy.names import Names
 from opsctl.deploy.runner import RunResult, run_playbook
 from opsctl.errors import OpsctlError
 
@@ -44,8 +44,8 @@ class Fleet:
         return list(self.inventory.hosts)
 
     @property
-    def state_dir(self) -> str:
-        return f"{STATE_ROOT}/{self.config.app}/{self.env_name}"
+    def names(self) -> Names:
+        return Names(self.config.app, self.env_name)
 
     def run(self, playbook: str, constants: dict[str, Any], label: str,
             data: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
@@ -53,7 +53,7 @@ class Fleet:
         base = {
             "opsctl_app": self.config.app,
             "opsctl_env": self.env_name,
-            "opsctl_state_dir": self.state_dir,
+            "opsctl_state_dir": self.names.state_dir,
             "opsctl_primary": self.primary,
         }
         return run_playbook(

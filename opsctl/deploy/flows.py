@@ -14,6 +14,7 @@ from opsctl import output
 from opsctl.config.secrets import app_env
 from opsctl.deploy import ledger, policy
 from opsctl.deploy.fleet import Fleet, now, who
+from opsctl.deploy.names import image_ref
 from opsctl.deploy.plan import Target, config_hash, render_env_file
 from opsctl.deploy.rollout import Rollout
 from opsctl.deploy.runner import sigterm_interrupts
@@ -79,7 +80,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
     started = time.monotonic()
     clear, secrets = app_env(config, fleet.env_name)
     conf_hash = config_hash(config, fleet.env_name, clear, list(secrets))
-    image = f"{config.image}:{version}"
+    image = image_ref(config.image, version)
     try:
         output.step(f"deploy {version} to {fleet.env_name}: lock, configs, pull on {len(rollout.plan.hosts)} host(s)"
                     + (", release step" if config.release else ""))
@@ -117,7 +118,7 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
         rollout.timings["lock"] = time.monotonic() - started
         back_to = ledger.rollback_target(releases, version)
         previous = ledger.current(releases)
-        image = (f"{fleet.config.image}@{back_to.digest}" if back_to.digest else back_to.image)
+        image = image_ref(fleet.config.image, back_to.version, back_to.digest)
         target = Target(release=ledger.next_number(releases), version=back_to.version,
                         image=image, config_hash=back_to.config_hash)
         entry = ledger.Release(
@@ -182,7 +183,7 @@ def _recover(rollout: Rollout, verdict: policy.Verdict, target: Target, previous
         output.step(f"rolling {', '.join(touched)} back to #{previous.number} ({previous.version})")
         back = Target(
             release=previous.number, version=previous.version,
-            image=f"{rollout.config.image}@{previous.digest}" if previous.digest else previous.image,
+            image=image_ref(rollout.config.image, previous.version, previous.digest),
             config_hash=previous.config_hash,
         )
         back_result = rollout.roll(back, touched, None, unlock=False)

@@ -13,10 +13,10 @@ from opsctl.config.secrets import secret_value
 from opsctl.deploy import ledger
 from opsctl.deploy.fleet import Fleet, artifacts_hint, holder_info, new_token
 from opsctl.deploy.locking import acquire_lock
+from opsctl.deploy.names import LABEL_PREFIX
 from opsctl.deploy.plan import (
     RolloutPlan,
     Target,
-    env_file_path,
     plan_rollout,
     proxy_ports,
     select_hosts,
@@ -86,9 +86,9 @@ class Rollout:
         if not lb.proxy or not ports:
             return None
         return {
-            "name": self.plan.proxy_name,
+            "name": self.plan.names.proxy,
             "image": lb.proxy_image,
-            "conf_dir": f"{self.plan.state_dir}/proxy",
+            "conf_dir": self.plan.names.proxy_conf_dir,
             "ports": ports,
         }
 
@@ -115,8 +115,8 @@ class Rollout:
         """The release command's container name and `docker run` argv, or None without one."""
         if not self.config.release:
             return None
-        name = f"{self.plan.app}-{self.plan.env}-release-{self.token[:8]}"
-        argv = ["docker", "run", "--rm", "--name", name, "--env-file", env_file_path(self.plan, conf_hash)]
+        name = self.plan.names.release_container(self.token)
+        argv = ["docker", "run", "--rm", "--name", name, "--env-file", self.plan.names.env_file(conf_hash)]
         for key, value in sorted(self._extra_env(Target(0, version, image, conf_hash)).items()):
             if key != "OPSCTL_RELEASE":
                 argv += ["-e", f"{key}={value}"]
@@ -175,7 +175,7 @@ class Rollout:
             "opsctl_lock_token": self.token,
             "opsctl_targets": ",".join(self.plan.hosts),
             "opsctl_primary_target": self.plan.hosts[0],
-            "opsctl_env_file_dest": env_file_path(self.plan, conf_hash),
+            "opsctl_env_file_dest": self.plan.names.env_file(conf_hash),
             "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
         }
         with secret_dir() as secrets:
@@ -230,8 +230,9 @@ class Rollout:
             "opsctl_serial": sizes,
             "opsctl_any_errors_fatal": self.fleet.env.rollout.max_failures == 0,
             "opsctl_release": target.release,
-            "opsctl_network": plan.network,
-            "opsctl_env_file_dest": env_file_path(plan, target.config_hash),
+            "opsctl_network": plan.names.network,
+            "opsctl_label_prefix": LABEL_PREFIX,
+            "opsctl_env_file_dest": plan.names.env_file(target.config_hash),
             "opsctl_monitor": self.fleet.env.rollout.monitor,
             "opsctl_drain": self.fleet.env.rollout.drain,
             "opsctl_pause": self.fleet.env.rollout.pause,
