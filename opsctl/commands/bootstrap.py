@@ -35,5 +35,5 @@ def bootstrap(
     )
     if not result.ok:
         raise OpsctlError(f"bootstrap failed:\n{result.failure_summary()}")
-    for host, task in result.for_task("Report the engine").items():
+    for host, task in result.of("engine").items():
         output.stdout().print(f"{host}: ready (Docker {str(task.result.get('stdout', '')).strip()})")

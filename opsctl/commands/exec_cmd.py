@@ -38,7 +38,7 @@ def exec_(
         image, *command,
     ]
     result = fleet.run("exec.yml", {"opsctl_targets": target}, label="exec", data={"argv": argv}, quiet=True)
-    task = result.for_task("Run the one-off command").get(target)
+    task = result.of("run").get(target)
     if task is not None:
         output.stdout().out(str(task.result.get("stdout", "")), highlight=False)
         if task.result.get("stderr"):

@@ -45,7 +45,7 @@ def acquire(
 
     def attempt() -> tuple[RunResult, TaskResult | None]:
         result = fleet.state(lock="acquire", token=token, holder=holder)
-        return result, result.for_task("Lock and ledger").get(fleet.primary)
+        return result, result.of("lock").get(fleet.primary)
 
     acquire_lock(attempt, lock_wait=0, failed=lambda result: OpsctlError(
         f"could not take the deploy lock: {result.failure_summary()}"),
@@ -62,7 +62,7 @@ def release(ctx: typer.Context, env: EnvOpt = None) -> None:
 
     fleet = Fleet.open(load_config(ctx), env)
     result = fleet.state(lock="force_release")
-    task = result.for_task("Lock and ledger").get(fleet.primary)
+    task = result.of("lock").get(fleet.primary)
     if not result.ok or task is None:
         raise OpsctlError(f"could not release the deploy lock: {result.failure_summary()}")
     held = task.result.get("released")

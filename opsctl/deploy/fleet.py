@@ -50,6 +50,9 @@ class Fleet:
     def run(self, playbook: str, constants: dict[str, Any], label: str,
             data: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
         """Run a playbook on this fleet: `constants` as extravars, `data` through the run's data file."""
+        from opsctl.deploy.contract import check_supplied
+
+        check_supplied(playbook, set(constants), set(data or {}))
         base = {
             "opsctl_app": self.config.app,
             "opsctl_env": self.env_name,
@@ -79,7 +82,7 @@ class Fleet:
 
     def read_ledger(self) -> tuple[list[ledger.Release], dict[str, Any] | None]:
         result = self.state(lock="status")
-        task = result.for_task("Lock and ledger").get(self.primary)
+        task = result.of("lock").get(self.primary)
         if not result.ok or task is None:
             raise OpsctlError(f"could not read the fleet's state: {result.failure_summary()}")
         return ledger.parse(task.result.get("ledger") or []), task.result.get("holder")

@@ -28,8 +28,6 @@ from opsctl.errors import OpsctlError
 from opsctl.paths import templates_dir
 from opsctl.validate import split_csv
 
-SWAP_TASK = "Swap containers"
-
 
 def _render(template: str, **values: Any) -> str:
     import jinja2
@@ -137,7 +135,7 @@ class Rollout:
             except KeyboardInterrupt:
                 self.stop_release(release)
                 raise
-            return result, result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
+            return result, result.of("lock").get(self.plan.primary)
 
         def failed(result: RunResult) -> OpsctlError:
             self.stop_release(release)
@@ -148,7 +146,7 @@ class Rollout:
 
         result, lock = acquire_lock(attempt, lock_wait=lock_wait, failed=failed, on_held=self.not_locked)
         releases = ledger.parse(lock.result.get("ledger") or [])
-        digests = {host: list(r.result.get("digests") or []) for host, r in result.for_task("Pull the image").items()}
+        digests = {host: list(r.result.get("digests") or []) for host, r in result.of("pull").items()}
         return releases, digests
 
     def take_lock(self, version: str | None, message: str | None, lock_wait: float) -> list[ledger.Release]:
@@ -158,7 +156,7 @@ class Rollout:
         def attempt() -> tuple[RunResult, TaskResult | None]:
             self.locked = True  # may hold it from here on, even if interrupted
             result = self.fleet.state(lock="acquire", token=self.token, holder=holder)
-            return result, result.for_task("Lock and ledger").get(self.fleet.primary)
+            return result, result.of("lock").get(self.fleet.primary)
 
         def failed(result: RunResult) -> OpsctlError:
             return OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
@@ -271,7 +269,7 @@ class Rollout:
         if not self.locked:
             return
         result = self.fleet.state(lock="release", token=self.token)
-        task = result.for_task("Lock and ledger").get(self.fleet.primary)
+        task = result.of("lock").get(self.fleet.primary)
         if result.ok or (task is not None and task.result.get("lock_held")):
             self.locked = False
         else:
@@ -282,7 +280,7 @@ class Rollout:
         self.unlock()
 
     def switched_and_failed(self, result: RunResult) -> tuple[list[str], list[str]]:
-        swaps = result.for_task(SWAP_TASK)
+        swaps = result.of("swap")
         switched = [h for h, r in swaps.items() if r.status == "ok"]
         failed = sorted({r.host for r in result.failures()})
         return switched, failed

@@ -76,12 +76,17 @@ class RunResult:
     rc: int
     results: list[TaskResult] = field(default_factory=list)
     artifacts: Path | None = None
+    playbook: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status == "successful" and self.rc == 0
 
-    def for_task(self, task: str) -> dict[str, TaskResult]:
+    def of(self, name: str) -> dict[str, TaskResult]:
+        """The named result of this playbook's contract (opsctl/deploy/contract.py), per host."""
+        from opsctl.deploy.contract import PLAYBOOKS
+
+        task = PLAYBOOKS[self.playbook].results[name].task
         return {r.host: r for r in self.results if r.task == task}
 
     def failures(self) -> list[TaskResult]:
@@ -281,7 +286,8 @@ def run_playbook(
     if interrupt.requested:
         raise KeyboardInterrupt
     outcome = RunResult(
-        status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private
+        status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private,
+        playbook=playbook,
     )
     if outcome.status not in ("successful", "failed"):
         raise OpsctlError(
