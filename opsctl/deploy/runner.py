@@ -220,6 +220,43 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+_STATUS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
+def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], None] | None,
+                   quiet: bool) -> Callable[[dict[str, Any]], bool]:
+    """ansible-runner's event callback: collect task results and report progress."""
+    started: dict[tuple[str, str], float] = {}
+
+    def handle(event: dict[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        host, task = data.get("host", ""), str(data.get("task", "")).strip()
+        if kind == "runner_on_start":
+            started[(host, task)] = time.monotonic()
+        status = _STATUS.get(kind)
+        if status is None:
+            return True
+        if status == "failed" and data.get("ignore_errors"):
+            status = "ok"
+        result = TaskResult(host=host, task=task, status=status, result=dict(data.get("res") or {}))
+        results.append(result)
+        if on_event is not None:
+            on_event(result)
+        elif not quiet and status != "skipped":
+            took = time.monotonic() - started.get((host, task), time.monotonic())
+            mark = "ok" if status == "ok" else status.upper()
+            output.info(f"    {host:<12} {task} ({took:.1f}s) {mark}")
+        return True
+
+    return handle
+
+
 def run_playbook(
     playbook: str,
     inventory: Path,
@@ -243,33 +280,7 @@ def run_playbook(
     private = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-") + label + "-", dir=runs))
     extravars = playbook_vars(private, constants, data or {})
     results: list[TaskResult] = []
-    started: dict[tuple[str, str], float] = {}
-
-    def handle(event: dict[str, Any]) -> bool:
-        kind = event.get("event", "")
-        data = event.get("event_data") or {}
-        host, task = data.get("host", ""), str(data.get("task", "")).strip()
-        if kind == "runner_on_start":
-            started[(host, task)] = time.monotonic()
-        status = {
-            "runner_on_ok": "ok",
-            "runner_on_failed": "failed",
-            "runner_on_unreachable": "unreachable",
-            "runner_on_skipped": "skipped",
-        }.get(kind)
-        if status is None:
-            return True
-        if status == "failed" and data.get("ignore_errors"):
-            status = "ok"
-        result = TaskResult(host=host, task=task, status=status, result=dict(data.get("res") or {}))
-        results.append(result)
-        if on_event is not None:
-            on_event(result)
-        elif not quiet and status != "skipped":
-            took = time.monotonic() - started.get((host, task), time.monotonic())
-            mark = "ok" if status == "ok" else status.upper()
-            output.info(f"    {host:<12} {task} ({took:.1f}s) {mark}")
-        return True
+    handle = _event_handler(results, on_event, quiet)
 
     with _Interrupt() as interrupt, _ansible_environ():
         runner = ansible_runner.run(

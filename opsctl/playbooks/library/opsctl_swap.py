@@ -71,7 +71,7 @@ class Docker:
     def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
         rc, out, err = self.module.run_command(["docker", *args])
         if check and rc != 0:
-            raise SwapError("docker %s failed: %s" % (args[0], (err or out).strip()[-2000:]))
+            raise SwapError(f"docker {args[0]} failed: {(err or out).strip()[-2000:]}")
         return rc, out.strip(), err.strip()
 
     def inspect(self, name: str) -> dict[str, Any] | None:
@@ -104,7 +104,7 @@ def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
 def container_ip(info: dict[str, Any], network: str) -> str | None:
     networks = info.get("NetworkSettings", {}).get("Networks", {})
     if network in networks:
-        return networks[network].get("IPAddress")
+        return str(networks[network].get("IPAddress") or "") or None
     return next((str(n["IPAddress"]) for n in networks.values() if n.get("IPAddress")), None)
 
 
@@ -119,7 +119,7 @@ class Executor:
         self.t0 = time.monotonic()
 
     def log(self, message: str) -> None:
-        self.events.append("%.2fs %s" % (time.monotonic() - self.t0, message))
+        self.events.append(f"{time.monotonic() - self.t0:.2f}s {message}")
 
     def run(self, steps: list[Step]) -> None:
         done: list[Step] = []
@@ -150,14 +150,14 @@ class Executor:
         with ThreadPoolExecutor(max_workers=len(group)) as pool:
             for future in [pool.submit(handler, step) for step in group]:
                 future.result()
-        self.log("%s %s" % (group[0]["op"], ", ".join(s["name"] for s in group)))
+        self.log("{} {}".format(group[0]["op"], ", ".join(s["name"] for s in group)))
 
     def op_pull(self, step: Step) -> None:
         self.docker.run("pull", "--quiet", step["image"])
 
     def op_create_network(self, step: Step) -> None:
         prefix = self.p["label_prefix"]
-        self.docker.run("network", "create", "--label", "%s.app=%s" % (prefix, self.p["app"]), step["network"])
+        self.docker.run("network", "create", "--label", "{}.app={}".format(prefix, self.p["app"]), step["network"])
 
     def op_remove(self, step: Step) -> None:
         # stop first so the app gets SIGTERM and its stop_timeout; rm -f alone would SIGKILL.
@@ -171,14 +171,14 @@ class Executor:
         args = ["run", "-d", "--name", step["name"], "--network", p["network"],
                 "--restart", "unless-stopped", "--log-opt", "max-size=10m", "--log-opt", "max-file=3"]
         for key, value in sorted(labels.items()):
-            args += ["--label", "%s.%s=%s" % (p["label_prefix"], key, value)]
+            args += ["--label", "{}.{}={}".format(p["label_prefix"], key, value)]
         if p["env_file"]:
             args += ["--env-file", p["env_file"]]
         extra = dict(p["extra_env"] or {}, OPSCTL_SERVICE=step["service"], OPSCTL_REPLICA=str(step["replica"]))
         if service.get("port"):
             extra["PORT"] = str(service["port"])
         for key, value in sorted(extra.items()):
-            args += ["-e", "%s=%s" % (key, value)]
+            args += ["-e", f"{key}={value}"]
         self.docker.run(*args, p["image"], *(service.get("command") or []))
         self.started.append(step["name"])
 
@@ -194,22 +194,20 @@ class Executor:
         for attempt in range(tries):
             info = self.docker.inspect(name)
             if info is None or not info["State"]["Running"]:
-                raise SwapError("%s exited before it became healthy%s" % (name, self.tail(name)))
+                raise SwapError(f"{name} exited before it became healthy{self.tail(name)}")
             ip = ip or container_ip(info, self.p["network"])
-            if ip and http_ok("http://%s:%d%s" % (ip, service["port"], health["path"]), health["timeout"]):
+            if ip and http_ok(f"http://{ip}:{service['port']}{health['path']}", health["timeout"]):
                 return
             if attempt + 1 < tries:
                 time.sleep(health["interval"])
-        raise SwapError("%s did not pass its health check %s after %d tries%s"
-                        % (name, health["path"], tries, self.tail(name)))
+        raise SwapError(f"{name} did not pass its health check {health['path']} after {tries} tries{self.tail(name)}")
 
     def _wait_stays_up(self, name: str) -> None:
         deadline = time.monotonic() + self.p["monitor"]
         while True:
             info = self.docker.inspect(name)
             if info is None or not info["State"]["Running"] or info.get("RestartCount", 0) > 0:
-                raise SwapError("%s did not stay up through the %.1fs monitor window%s"
-                                % (name, self.p["monitor"], self.tail(name)))
+                raise SwapError("{} did not stay up through the {:.1f}s monitor window{}".format(name, self.p["monitor"], self.tail(name)))
             if time.monotonic() >= deadline:
                 return
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
@@ -225,18 +223,18 @@ class Executor:
             self.docker.run("rm", "-f", proxy["name"])
         args = ["run", "-d", "--name", proxy["name"], "--network", p["network"], "--restart", "unless-stopped"]
         for key, value in (("app", p["app"]), ("env", p["env"]), ("role", "proxy")):
-            args += ["--label", "%s.%s=%s" % (p["label_prefix"], key, value)]
-        args += ["-v", "%s:/etc/nginx/opsctl:ro" % proxy["conf_dir"]]
+            args += ["--label", "{}.{}={}".format(p["label_prefix"], key, value)]
+        args += ["-v", "{}:/etc/nginx/opsctl:ro".format(proxy["conf_dir"])]
         for port in proxy["ports"]:
-            args += ["-p", "%d:%d" % (port, port)]
+            args += ["-p", f"{int(port)}:{int(port)}"]
         self.docker.run(*args, proxy["image"], "nginx", "-c", "/etc/nginx/opsctl/nginx.conf", "-g", "daemon off;")
-        self.log("started proxy %s" % proxy["name"])
+        self.log("started proxy {}".format(proxy["name"]))
 
     def op_reload_proxy(self, step: Step | None = None) -> None:
         name, conf = self.p["proxy"]["name"], "/etc/nginx/opsctl/nginx.conf"
         rc, out, err = self.docker.run("exec", name, "nginx", "-t", "-q", "-c", conf, check=False)
         if rc != 0:
-            raise SwapError("proxy config test failed: %s" % (err or out)[-1500:])
+            raise SwapError(f"proxy config test failed: {(err or out)[-1500:]}")
         self.docker.run("exec", name, "nginx", "-c", conf, "-s", "reload")
 
     def op_switch(self, step: Step) -> None:
@@ -261,24 +259,24 @@ class Executor:
         self.log("proxy switched")
 
     def _verify_through_proxy(self, service: dict[str, Any]) -> None:
-        url = "http://127.0.0.1:%d%s" % (service["ingress_port"], service["health"]["path"])
+        url = f"http://127.0.0.1:{service['ingress_port']}{service['health']['path']}"
         for _ in range(20):
             if http_ok(url, 2):
                 return
             time.sleep(0.1)
-        raise SwapError("the proxy does not answer %s after the switch" % url)
+        raise SwapError(f"the proxy does not answer {url} after the switch")
 
     def op_drop_upstream(self, step: Step) -> None:
         os.unlink(step["path"])
 
     def op_retire(self, step: Step) -> None:
         retire_detached(_plain_docker, step["containers"], step["drain"], self.p["state_dir"], self.p["run_id"])
-        self.log("retiring %s after a %.1fs drain" % (", ".join(str(c[0]) for c in step["containers"]), step["drain"]))
+        self.log("retiring {} after a {:.1f}s drain".format(", ".join(str(c[0]) for c in step["containers"]), step["drain"]))
 
 
 def _plain_docker(args: Sequence[str]) -> int:
     # The detached retire job outlives the module, so it cannot use AnsibleModule.run_command.
-    return subprocess.run(["docker", *args], capture_output=True, check=False).returncode
+    return subprocess.run(["docker", *args], capture_output=True, check=False).returncode  # noqa: S603 - argv, no shell
 
 
 ARGUMENTS: dict[str, Any] = dict(
