@@ -52,11 +52,8 @@ options:
 """
 
 RETURN = r"""
-steps: {description: The planned steps, in order., type: list, returned: always}
-started: {description: Containers started., type: list, returned: success}
-retiring: {description: Old containers handed to the retire job., type: list, returned: success}
-pulled: {description: Whether the image was pulled., type: bool, returned: success}
-timeline: {description: Seconds since start and what happened., type: list, returned: always}
+steps: {description: "The planned steps, in order (in check mode: what would run).", type: list, returned: success}
+timeline: {description: Seconds since start and what happened (for Ansible's artifacts)., type: list, returned: always}
 """
 
 
@@ -114,7 +111,6 @@ class Executor:
     def __init__(self, module: AnsibleModule, docker: Docker):
         self.module, self.docker, self.p = module, docker, module.params
         self.services = {s["name"]: s for s in self.p["services"]}
-        self.started: list[str] = []
         self.events: list[str] = []
         self.t0 = time.monotonic()
 
@@ -180,7 +176,6 @@ class Executor:
         for key, value in sorted(extra.items()):
             args += ["-e", f"{key}={value}"]
         self.docker.run(*args, p["image"], *(service.get("command") or []))
-        self.started.append(step["name"])
 
     def op_check(self, step: Step) -> None:
         if step["kind"] == "http":
@@ -310,9 +305,7 @@ def main() -> None:
         executor.run(steps)
     except (SwapError, PlanError) as exc:
         module.fail_json(msg=str(exc), timeline=executor.events)
-    retiring = [str(c[0]) for s in steps if s["op"] == "retire" for c in s["containers"]]
-    module.exit_json(changed=changes(steps), steps=steps, started=executor.started, retiring=retiring,
-                     pulled=any(s["op"] == "pull" for s in steps), timeline=executor.events)
+    module.exit_json(changed=changes(steps), steps=steps, timeline=executor.events)
 
 
 if __name__ == "__main__":
