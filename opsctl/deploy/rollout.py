@@ -124,12 +124,12 @@ class Rollout:
                 lock_wait: float, message: str | None, action: str) -> tuple[list[ledger.Release], dict[str, list[str]]]:
         """Lock, push configs, pull, run the release step. Returns the ledger and digests per host."""
         release = self.release_step(image, version, conf_hash) if action == "deploy" else None
-        data = {"holder": holder_info(version, message, action), "image": image,
-                "release_argv": release[1] if release else []}
 
         def attempt() -> tuple[RunResult, TaskResult | None]:
             # From here on this rollout may hold the lock, even if interrupted before it hears so.
             self.locked = True
+            data = {"holder": holder_info(version, message, action), "image": image,
+                    "release_argv": release[1] if release else []}
             try:
                 result = self._prepare_run(conf_hash, env_text, data)
             except KeyboardInterrupt:
@@ -151,10 +151,9 @@ class Rollout:
 
     def take_lock(self, version: str | None, message: str | None, lock_wait: float) -> list[ledger.Release]:
         """Take the lock alone (a rollback needs no configs or pulls) and read the ledger."""
-        holder = holder_info(version, message, "rollback")
-
         def attempt() -> tuple[RunResult, TaskResult | None]:
             self.locked = True  # may hold it from here on, even if interrupted
+            holder = holder_info(version, message, "rollback")
             result = self.fleet.state(lock="acquire", token=self.token, holder=holder)
             return result, result.of("lock").get(self.fleet.primary)
 
