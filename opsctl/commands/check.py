@@ -17,7 +17,7 @@ def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
     from opsctl.config.checks import check_environments
 
     config = load_config(ctx)
-    reports, problems = check_environments(config)
+    reports, problems = check_environments(config, notice=output.info)
     if problems:
         raise ConfigError(problems)
     if json_:
@@ -54,7 +54,7 @@ def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
         env = config.environments[r.name]
         hosts = r.inventory.hosts if r.inventory else {}
         envs.add_row(
-            r.name, env.inventory, f"{len(hosts)}: {', '.join(hosts)}", env.tag or "-", str(env.rollout.batch)
+            r.name, ", ".join(env.inventory), f"{len(hosts)}: {', '.join(hosts)}", env.tag or "-", str(env.rollout.batch)
         )
     console.print(envs)
     if config.release:

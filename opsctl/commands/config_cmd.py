@@ -51,7 +51,7 @@ def effective(config: Config, env_name: str, report: EnvironmentReport) -> dict[
         "tag": env.tag,
         "registry": config.registry.model_dump(mode="json") if config.registry else None,
         "build": config.build.model_dump(mode="json"),
-        "inventory": str(config.path(env.inventory)),
+        "inventory": [str(p) for p in config.inventory_paths(env_name)],
         "hosts": list(report.inventory.hosts) if report.inventory else [],
         "services": services,
         "release": config.release.model_dump(mode="json") if config.release else None,

@@ -36,7 +36,22 @@ def find(path: Path | None) -> Path:
 
 def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Config:
     source = find(path)
-    return parse(source.read_text(encoding="utf-8"), source, environ)
+    return parse(read_text(source), source, environ)
+
+
+def read_text(source: Path) -> str:
+    """A config file's text; an unreadable file or a byte that is not UTF-8 is a ConfigError."""
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"{source}:{line}: byte 0x{raw[exc.start]:02x} is not UTF-8 (save the file as UTF-8)"]
+        ) from None
 
 
 def parse(text: str, source: Path, environ: dict[str, str] | None = None) -> Config:

@@ -155,7 +155,7 @@ class _Interrupt:
 
 def run_playbook(
     playbook: str,
-    inventory: Path,
+    inventory: Path | list[Path],
     extravars: dict[str, Any],
     *,
     forks: int,
@@ -203,7 +203,7 @@ def run_playbook(
         runner = ansible_runner.run(
             private_data_dir=str(private),
             playbook=str(paths.playbooks_dir() / playbook),
-            inventory=str(inventory),
+            inventory=[str(p) for p in inventory] if isinstance(inventory, list) else str(inventory),
             extravars=extravars,
             envvars=ansible_env(),
             forks=max(1, forks),
