@@ -48,13 +48,41 @@ def _message(exc: BaseException) -> str:
     return str(text).strip()
 
 
+def _line(exc: BaseException) -> int | None:
+    chain: BaseException | None = exc
+    for _ in range(10):  # the plugin re-raises; the line is on a cause
+        if chain is None:
+            break
+        line = getattr(chain, "opsctl_line", None)
+        if isinstance(line, int) and line > 0:
+            return line
+        chain = chain.__cause__ or chain.__context__
+    return None
+
+
+def _note_ini_lines() -> None:
+    """The INI plugin knows the line it stopped at but does not say it: keep it on the error."""
+    from ansible.plugins.inventory import ini  # type: ignore[import-untyped]
+
+    original = ini.InventoryModule._raise_error
+
+    def raise_error(self: Any, message: str) -> None:
+        try:
+            original(self, message)
+        except Exception as exc:
+            exc.opsctl_line = getattr(getattr(self, "_origin", None), "line_num", None)  # type: ignore[attr-defined]
+            raise
+
+    ini.InventoryModule._raise_error = raise_error
+
+
 def main(sources: list[str]) -> dict[str, Any]:
     from ansible.utils.display import Display  # type: ignore[import-untyped]
 
     display = Display()
     current: list[str] = []
     warnings: list[dict[str, str]] = []
-    failures: list[dict[str, str]] = []
+    failures: list[dict[str, Any]] = []
 
     def warning(msg: str, *args: Any, **kwargs: Any) -> None:
         warnings.append({"source": current[-1] if current else "", "message": str(msg)})
@@ -62,7 +90,7 @@ def main(sources: list[str]) -> dict[str, Any]:
     def error_as_warning(msg: str, exception: BaseException, *args: Any, **kwargs: Any) -> None:
         plugin = str(msg).split("'")[1] if str(msg).count("'") >= 2 else ""
         failures.append({"source": current[-1] if current else "", "plugin": plugin,
-                         "message": _message(exception)})
+                         "message": _message(exception), "line": _line(exception)})
 
     # Ansible's multi-line warning dump is for its own CLI; opsctl words the problem itself.
     display.warning = warning
@@ -82,6 +110,7 @@ def main(sources: list[str]) -> dict[str, Any]:
             finally:
                 current.pop()
 
+    _note_ini_lines()
     loader = DataLoader()
     try:
         inventory = Manager(loader=loader, sources=sources)

@@ -29,7 +29,7 @@ def describe_failure(sources: list[Path], data: dict[str, Any]) -> str:
     if "warning" in data:
         source = str(data["warning"].get("source") or sources[0])
         return _yaml_shape(Path(source)) or f"{shown(source)}: {clean(data['warning']['message'])}"
-    failures: list[dict[str, str]] = data.get("failures") or []
+    failures: list[dict[str, Any]] = data.get("failures") or []
     error = str(data.get("error", "Ansible could not read the inventory"))
     source = (failures[0]["source"] if failures else "") or str(data.get("source") or "")
     match = re.search(r"parse inventory source (.+)$", error)
@@ -44,9 +44,8 @@ def describe_failure(sources: list[Path], data: dict[str, Any]) -> str:
         if precise:
             return precise
     message = clean(chosen["message"]) if chosen else clean(error)
-    if message.startswith(f"{source}:"):  # the INI plugin already starts with file:line
-        return f"{shown(source)}{message[len(source):]}"
-    return f"{shown(source)}: {message}"
+    line = f":{chosen['line']}" if chosen and chosen.get("line") else ""
+    return f"{shown(source)}{line}: {message}"
 
 
 def clean(message: str) -> str:
@@ -55,7 +54,7 @@ def clean(message: str) -> str:
     return " ".join(text.split())
 
 
-def _relevant(path: Path, failures: list[dict[str, str]]) -> dict[str, str] | None:
+def _relevant(path: Path, failures: list[dict[str, Any]]) -> dict[str, Any] | None:
     by_plugin = {f["plugin"]: f for f in failures}
     if path.is_file() and os.access(path, os.X_OK):
         wanted = ["script"]
@@ -82,11 +81,11 @@ def _yaml_shape(path: Path) -> str | None:
         return None
     try:
         loaded = load_yaml(path.read_text(encoding="utf-8"), {})
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 1
+        return f"{shown(path)}:{line}: invalid YAML: {exc.problem}"
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
-    if any("alias" in message for _, _, message in loaded.problems):
-        line, _, message = next(p for p in loaded.problems if "alias" in p[2])
-        return f"{shown(path)}:{line}: {message}"
     found: list[tuple[Path_, str]] = []
     if not isinstance(loaded.data, dict):
         found.append(((), f"expected a mapping of group names, got {_kind(loaded.data)}"))

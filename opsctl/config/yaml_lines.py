@@ -17,7 +17,7 @@ Path_ = tuple[str | int, ...]
 
 # A YAML alias makes a node appear again wherever it is referenced: a few hundred bytes of nested
 # aliases expand to billions of values ("billion laughs"), and an alias inside its own anchor never
-# ends. opsctl files are small, so anything beyond this many values is refused.
+# ends. Values reached again through an alias beyond this many are refused.
 MAX_VALUES = 50_000
 
 
@@ -82,13 +82,16 @@ def load_yaml(text: str, environ: dict[str, str] | os._Environ[str] | None = Non
 
 @dataclass
 class _Walk:
-    values: int = 0
+    repeated: int = 0  # values built again because an alias pointed at them
+    seen: set[int] = field(default_factory=set)
     open: set[int] = field(default_factory=set)  # nodes being built: meeting one again is a cycle
 
     def enter(self, node: yaml.Node) -> None:
-        self.values += 1
-        if self.values > MAX_VALUES:
-            raise AliasError(problem=f"more than {MAX_VALUES} values after expanding aliases "
+        if id(node) in self.seen:
+            self.repeated += 1
+        self.seen.add(id(node))
+        if self.repeated > MAX_VALUES:
+            raise AliasError(problem=f"aliases expand to more than {MAX_VALUES} values "
                              "(a YAML alias bomb?)", problem_mark=node.start_mark)
         if id(node) in self.open:
             raise AliasError(problem="an alias refers to the node that contains it",
