@@ -198,7 +198,7 @@ def test_unreadable_script_output_is_our_error(tmp_path: Path) -> None:
 
 
 def test_missing_source(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.ini: no such inventory file or directory"):
+    with pytest.raises(ConfigError, match=r"nope\.ini: no such inventory file or directory"):
         load_inventory(tmp_path / "nope.ini")
 
 
