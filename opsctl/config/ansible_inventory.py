@@ -110,6 +110,10 @@ def main(sources: list[str]) -> dict[str, Any]:
             finally:
                 current.pop()
 
+    from ansible.plugins.loader import init_plugin_loader  # type: ignore[import-untyped]
+
+    # As Ansible's own CLIs do: makes installed collections (amazon.aws.aws_ec2, ...) loadable.
+    init_plugin_loader()
     _note_ini_lines()
     loader = DataLoader()
     try:
