@@ -19,6 +19,9 @@ MAX_NODES = 100_000
 MAX_DEPTH = 64
 
 
+_LOADER_READY: list[bool] = []  # init_plugin_loader may run once per process
+
+
 class TooLarge(Exception):
     pass
 
@@ -112,8 +115,14 @@ def main(sources: list[str]) -> dict[str, Any]:
 
     from ansible.plugins.loader import init_plugin_loader  # type: ignore[import-untyped]
 
+    # Every source Ansible cannot read is a failure, never a quiet "only localhost" inventory.
+    constants.INVENTORY_UNPARSED_IS_FAILED = True
+    constants.INVENTORY_ANY_UNPARSED_IS_FAILED = True
+
     # As Ansible's own CLIs do: makes installed collections (amazon.aws.aws_ec2, ...) loadable.
-    init_plugin_loader()
+    if not _LOADER_READY:
+        init_plugin_loader()
+        _LOADER_READY.append(True)
     _note_ini_lines()
     loader = DataLoader()
     try:
@@ -147,9 +156,6 @@ _MAGIC = ("inventory_file", "inventory_dir", "inventory_hostname", "inventory_ho
 
 
 if __name__ == "__main__":
-    # Every source Ansible cannot read is a failure, never a quiet "only localhost" inventory.
-    os.environ["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "True"
-    os.environ["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] = "True"
     os.environ.setdefault("ANSIBLE_NOCOLOR", "1")
     os.environ.setdefault("ANSIBLE_DEPRECATION_WARNINGS", "False")
     sys.stdout.write(json.dumps(main(sys.argv[1:])) + "\n")

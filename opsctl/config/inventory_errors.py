@@ -75,7 +75,7 @@ def _relevant(path: Path, failures: list[dict[str, Any]]) -> dict[str, Any] | No
 def _yaml_shape(path: Path) -> str | None:
     """The first thing in a YAML inventory that Ansible's YAML plugin refuses or skips, with its line."""
     from opsctl.config.inventory import shown
-    from opsctl.config.yaml_lines import Path_, load_yaml
+    from opsctl.config.yaml_lines import Path_, dotted, load_yaml
 
     if path.suffix not in YAML_SUFFIXES or not path.is_file():
         return None
@@ -97,8 +97,8 @@ def _yaml_shape(path: Path) -> str | None:
     if not found:
         return None
     where, message = found[0]
-    dotted = ".".join(str(p) for p in where)
-    return f"{shown(path)}:{loaded.line_of(where)}: {dotted + ': ' if dotted else ''}{message}"
+    keys = dotted(where)
+    return f"{shown(path)}:{loaded.line_of(where)}: {keys + ': ' if keys else ''}{message}"
 
 
 def _group(where: tuple[str | int, ...], body: Any, found: list[tuple[Any, str]]) -> None:

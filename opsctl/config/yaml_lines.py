@@ -43,6 +43,16 @@ class LoadedYaml:
         return 1
 
 
+def dotted(path: Path_) -> str:
+    """A key path as the user reads it: services.web.groups[0]."""
+    out = ""
+    for part in path:
+        if isinstance(part, str) and (not part.isprintable() or part != part.strip() or not part):
+            part = repr(part)  # a key with a newline or blanks must not break the one-line message
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 def interpolate(text: str, environ: dict[str, str] | os._Environ[str]) -> tuple[str, list[str]]:
     """Replace ${VAR} and ${VAR:-default}; `$$` is a literal `$`. Returns the text and missing names."""
     missing: list[str] = []
