@@ -56,6 +56,32 @@ def check_environments(
     return reports, problems
 
 
+def readiness_problems(config: Config, env_name: str) -> list[str]:
+    """What `opsctl check -e ENV` adds: the secrets a deploy reads are set, the Dockerfile exists."""
+    from opsctl.config.secrets import secret_problems, secrets_needed
+
+    problems = [
+        f"{config.where(*_secret_key(config, env_name, name))}: {message}"
+        for name, purpose in secrets_needed(config, env_name, "deploy").items()
+        for message in secret_problems(config, {name: purpose}, env_name)
+    ]
+    dockerfile = config.path(config.build.dockerfile)
+    if not dockerfile.is_file():
+        problems.append(f"{config.where('build', 'dockerfile')}: build.dockerfile: {shown(dockerfile)} does not "
+                        "exist ('opsctl build' needs it)")
+    return sorted(problems, key=lambda p: int(p.split(":")[1]) if p.split(":")[1].isdigit() else 0)
+
+
+def _secret_key(config: Config, env_name: str, name: str) -> tuple[str | int, ...]:
+    """Where a secret's name is written in opsctl.yml, for the error's line."""
+    if config.registry is not None and name == config.registry.password_env:
+        return ("registry", "password_env")
+    env_secrets = config.environments[env_name].env.secret
+    if name in env_secrets:
+        return ("environments", env_name, "env", "secret", env_secrets.index(name))
+    return ("env", "secret", config.env.secret.index(name)) if name in config.env.secret else ("env",)
+
+
 def environment_hosts(
     config: Config, env_name: str, notice: Callable[[str], None] | None = None
 ) -> EnvironmentReport:
