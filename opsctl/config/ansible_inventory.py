@@ -79,13 +79,11 @@ def _note_ini_lines() -> None:
     ini.InventoryModule._raise_error = raise_error
 
 
-def main(sources: list[str]) -> dict[str, Any]:
+def _quiet_display(current: list[str], warnings: list[dict[str, str]], failures: list[dict[str, Any]]) -> None:
+    """Ansible's multi-line warning dump is for its own CLI; opsctl words the problem itself."""
     from ansible.utils.display import Display  # type: ignore[import-untyped]
 
     display = Display()
-    current: list[str] = []
-    warnings: list[dict[str, str]] = []
-    failures: list[dict[str, Any]] = []
 
     def warning(msg: str, *args: Any, **kwargs: Any) -> None:
         warnings.append({"source": current[-1] if current else "", "message": str(msg)})
@@ -95,9 +93,15 @@ def main(sources: list[str]) -> dict[str, Any]:
         failures.append({"source": current[-1] if current else "", "plugin": plugin,
                          "message": _message(exception), "line": _line(exception)})
 
-    # Ansible's multi-line warning dump is for its own CLI; opsctl words the problem itself.
     display.warning = warning
     display.error_as_warning = error_as_warning
+
+
+def main(sources: list[str]) -> dict[str, Any]:
+    current: list[str] = []
+    warnings: list[dict[str, str]] = []
+    failures: list[dict[str, Any]] = []
+    _quiet_display(current, warnings, failures)
 
     from ansible import constants  # type: ignore[import-untyped]
     from ansible.errors import AnsibleError  # type: ignore[import-untyped]
@@ -122,8 +126,8 @@ def main(sources: list[str]) -> dict[str, Any]:
     # As Ansible's own CLIs do: makes installed collections (amazon.aws.aws_ec2, ...) loadable.
     if not _LOADER_READY:
         init_plugin_loader()
+        _note_ini_lines()
         _LOADER_READY.append(True)
-    _note_ini_lines()
     loader = DataLoader()
     try:
         inventory = Manager(loader=loader, sources=sources)
