@@ -208,3 +208,13 @@ def test_inventory_keeps_its_simple_interface() -> None:
     assert inventory.sources == [Path("inv.ini")]
     assert inventory.hosts_in(["web"]) == ["b"]
     assert inventory.address("b") == "10.0.0.2" and inventory.address("a") == "a"
+
+
+def test_a_slow_inventory_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from opsctl.config import inventory as module
+
+    monkeypatch.setattr(module, "SLOW_NOTICE", 0.01)  # Ansible's own start-up takes longer than this
+    told: list[str] = []
+    pending = module.PendingInventory([write(tmp_path, "hosts.ini", "[web]\nweb1\n")])
+    assert list(pending.result(told.append).hosts) == ["web1"]
+    assert told == ["Ansible is still reading inventory " + str(tmp_path / "hosts.ini") + " ..."]
