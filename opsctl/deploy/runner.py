@@ -111,6 +111,9 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         "ANSIBLE_INTERNAL_POLL_INTERVAL": "0.001",
+        # opsctl planned with every inventory source; a play that could not read one would quietly
+        # skip its hosts, so that is a failure.
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True",
     }
 
 

@@ -88,3 +88,13 @@ def test_check_names_the_inventory_file_and_line(config_project: Callable[..., P
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert result.stdout == ""
 
+
+
+def test_a_play_that_cannot_read_a_source_fails_instead_of_skipping_its_hosts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsctl.deploy.runner import ansible_env
+
+    monkeypatch.setenv("OPSCTL_HOME", str(tmp_path))
+
+    assert ansible_env()["ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED"] == "True"
