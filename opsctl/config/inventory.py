@@ -17,8 +17,7 @@ import os
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,20 +70,20 @@ class PendingInventory:
 
     def __init__(self, sources: Sequence[Path], hidden: Iterable[str] = ()):
         self.sources = list(sources)
-        self.started = time.monotonic()
         self._proc: subprocess.Popen[str] | None = None
         self._problems = [f"{shown(p)}: no such inventory file or directory" for p in self.sources
                           if not p.exists()]
         if self._problems:
             return
         # The app's secrets are none of an inventory script's business.
-        env = {k: v for k, v in os.environ.items() if k not in set(hidden)}
+        secret = set(hidden)
+        env = {k: v for k, v in os.environ.items() if k not in secret}
         self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
             [sys.executable, "-m", "opsctl.config.ansible_inventory", *(str(p) for p in self.sources)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
 
-    def result(self, notice: Any = None) -> Inventory:
+    def result(self, notice: Callable[[str], None] | None = None) -> Inventory:
         """The inventory, or a ConfigError; `notice(text)` is told when reading it is slow."""
         if self._proc is None:
             raise ConfigError(self._problems)
