@@ -37,7 +37,12 @@ def deploy(
 
     if version is not None:
         check_version(version)  # before anything else runs
-    fleet = Fleet.open(load_config(ctx), env)
+    config = load_config(ctx)
+    if not dry_run:
+        from opsctl.config.secrets import require_secrets
+
+        require_secrets(config, config.environment(env)[0], "deploy")  # before any connection
+    fleet = Fleet.open(config, env)
     result = flows.deploy(
         fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message
     )

@@ -17,13 +17,16 @@ def exec_(
 ) -> None:
     """Run a one-off command in a new container of the current release's image."""
     from opsctl import output
+    from opsctl.config.secrets import require_secrets
     from opsctl.deploy import ledger
     from opsctl.deploy.fleet import Fleet
     from opsctl.deploy.names import image_ref
     from opsctl.deploy.plan import select_hosts
     from opsctl.errors import OpsctlError
 
-    fleet = Fleet.open(load_config(ctx), env)
+    config = load_config(ctx)
+    require_secrets(config, config.environment(env)[0], "exec")  # before any connection
+    fleet = Fleet.open(config, env)
     target = select_hosts(fleet.inventory, [host] if host else [fleet.primary])[0]
     entries, _ = fleet.read_ledger()
     current = ledger.current(entries)

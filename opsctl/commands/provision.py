@@ -37,12 +37,14 @@ _SYMBOL = {
 }
 
 
-def _prepare(ctx: typer.Context, env: str | None) -> tuple[str, Target, Aws]:
+def _prepare(ctx: typer.Context, env: str | None, command: str = "") -> tuple[str, Target, Aws]:
+    from opsctl.config.secrets import require_secrets
     from opsctl.provision.runner import target_for
     from opsctl.provision.session import Aws
 
     config = load_config(ctx)
     env_name, _ = config.environment(env)
+    require_secrets(config, env_name, command)  # before any connection
     target = target_for(config, env_name)
     return env_name, target, Aws(target.aws)
 
@@ -141,7 +143,7 @@ def apply(ctx: typer.Context, env: EnvOpt = None, yes: YesOpt = False, json_: Js
     """Show the plan, ask, then apply it in dependency order."""
     from opsctl.provision.runner import apply_plan, check_applicable, make_plan
 
-    env_name, target, aws = _prepare(ctx, env)
+    env_name, target, aws = _prepare(ctx, env, "provision apply")
     the_plan = make_plan(aws, target)
     if not json_:
         render_plan(the_plan, f"AWS plan for {target.owner.app}/{env_name} ({aws.region}):")

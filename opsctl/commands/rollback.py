@@ -27,6 +27,10 @@ def rollback(
 
     if version is not None:
         check_version(version)
-    fleet = Fleet.open(load_config(ctx), env)
+    from opsctl.config.secrets import require_secrets
+
+    config = load_config(ctx)
+    require_secrets(config, config.environment(env)[0], "rollback")  # before any connection
+    fleet = Fleet.open(config, env)
     result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
     render.report(fleet, result, json_)

@@ -99,6 +99,14 @@ def _batch(value: Any) -> int | str:
     raise _expected("a host count >= 1 or a percentage like '25%'", value)
 
 
+def _sources(value: Any) -> list[str]:
+    # One inventory source, or several that Ansible reads together (like `-i a -i b`).
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and items and all(isinstance(i, str) and i.strip() for i in items):
+        return [i.strip() for i in items]
+    raise _expected("an inventory path (a file, directory, script or plugin config) or a list of them", value)
+
+
 Slug = Annotated[
     str, _pattern_type(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", "a name of lowercase letters, digits and '-'")
 ]
@@ -218,7 +226,7 @@ class LoadBalancer(Strict):
 
 
 class Environment(Strict):
-    inventory: str
+    inventory: Annotated[list[str], BeforeValidator(_sources)]
     tag: Version | None = None
     rollout: Rollout = Field(default_factory=Rollout)
     load_balancer: LoadBalancer = Field(default_factory=LoadBalancer)
@@ -316,6 +324,10 @@ class Config(Strict):
             if line is not None:
                 return f"{self.source.name}:{line}"
         return f"{self.source.name}:1"
+
+    def inventory_paths(self, env_name: str) -> list[Path]:
+        """The environment's inventory sources, relative to opsctl.yml's directory."""
+        return [self.path(source) for source in self.environments[env_name].inventory]
 
     def aws_for(self, env_name: str) -> AwsConfig:
         return self._aws_by_env.get(env_name, self.aws)

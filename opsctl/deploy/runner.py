@@ -132,6 +132,9 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         "ANSIBLE_INTERNAL_POLL_INTERVAL": "0.001",
+        # opsctl planned with every inventory source; a play that could not read one would quietly
+        # skip its hosts, so that is a failure.
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True",
     }
 
 
@@ -259,7 +262,7 @@ def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], N
 
 def run_playbook(
     playbook: str,
-    inventory: Path,
+    inventory: Path | list[Path],
     constants: dict[str, Any],
     *,
     data: dict[str, Any] | None = None,
@@ -286,7 +289,7 @@ def run_playbook(
         runner = ansible_runner.run(
             private_data_dir=str(private),
             playbook=str(paths.playbooks_dir() / playbook),
-            inventory=str(inventory),
+            inventory=[str(p) for p in inventory] if isinstance(inventory, list) else str(inventory),
             extravars=extravars,
             envvars=ansible_env(),
             forks=max(1, forks),
