@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import sys
@@ -183,7 +184,8 @@ def write_secret(directory: Path, name: str, content: str) -> Path:
 class _Interrupt:
     """Turn Ctrl-C and SIGTERM into a cancel request so ansible-runner stops its child cleanly."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # Ctrl-C, a CI job's cancel (TERM) and a closed terminal (HUP) all stop a run the same way.
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.requested = False
@@ -203,21 +205,34 @@ class _Interrupt:
             signal.signal(sig, previous)
 
 
+def guarded_command(playbook: Path) -> tuple[str, str]:
+    """ansible-runner's `binary` and `cmdline` that start ansible-playbook under opsctl's guard.
+
+    The guard (opsctl/deploy/guard.py, standard library only, run by path so it needs no import of
+    opsctl) ends the playbook and everything it started when opsctl dies, however it dies.
+    """
+    from opsctl.deploy import guard
+
+    return sys.executable, shlex.join(["-I", str(Path(guard.__file__)), "ansible-playbook", str(playbook)])
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (a CI job cancelled, `kill`) stops a deploy like Ctrl-C: its cleanup and unlock run."""
+    """SIGTERM (a CI job cancelled, `kill`) and SIGHUP (a closed terminal) stop a deploy like
+    Ctrl-C: its cleanup and unlock run."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 _STATUS = {
@@ -282,10 +297,12 @@ def run_playbook(
     results: list[TaskResult] = []
     handle = _event_handler(results, on_event, quiet)
 
+    binary, cmdline = guarded_command(paths.playbooks_dir() / playbook)
     with _Interrupt() as interrupt, _ansible_environ():
         runner = ansible_runner.run(
             private_data_dir=str(private),
-            playbook=str(paths.playbooks_dir() / playbook),
+            binary=binary,
+            cmdline=cmdline,
             inventory=str(inventory),
             extravars=extravars,
             envvars=ansible_env(),
