@@ -110,8 +110,26 @@ class RunResult:
         return "\n".join(t.strip() for t in texts)
 
 
+DEFAULT_HOST_TIMEOUT = 10
+
+
+def host_timeout() -> int:
+    """Seconds after which a host that stopped answering is declared lost ($OPSCTL_HOST_TIMEOUT).
+
+    It bounds the SSH connect (a paused server accepts TCP and then never sends its banner) and,
+    through keepalives, a connection that goes silent mid-task (three missed keepalives).
+    """
+    raw = os.environ.get("OPSCTL_HOST_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_HOST_TIMEOUT
+    if not raw.isdigit() or not 3 <= int(raw) <= 3600:
+        raise OpsctlError(f"OPSCTL_HOST_TIMEOUT: expected whole seconds from 3 to 3600, got {raw!r}")
+    return int(raw)
+
+
 def ansible_env() -> dict[str, str]:
     """Settings that keep Ansible's own overhead small: pipelining and reused SSH connections."""
+    timeout = host_timeout()
     control_dir = paths.state_home() / "cp"
     control_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # ansible-playbook lives next to our interpreter (a virtualenv may not be on PATH).
@@ -119,7 +137,10 @@ def ansible_env() -> dict[str, str]:
     return {
         "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "/usr/bin:/bin")]),
         "ANSIBLE_PIPELINING": "True",
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=300s -o ServerAliveInterval=15",
+        # Three missed keepalives, or a connect (TCP plus banner) that does not finish in half the
+        # budget, and the host is unreachable: a paused or lost server is noticed within `timeout`.
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=300s "
+                            f"-o ServerAliveInterval={max(1, timeout // 4)} -o ServerAliveCountMax=3",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_GATHERING": "explicit",
@@ -128,7 +149,7 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_LOCALHOST_WARNING": "False",
         "ANSIBLE_LIBRARY": str(paths.playbooks_dir() / "library"),
         "ANSIBLE_MODULE_UTILS": str(paths.playbooks_dir() / "module_utils"),
-        "ANSIBLE_TIMEOUT": "15",
+        "ANSIBLE_TIMEOUT": str(max(2, timeout // 2)),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",

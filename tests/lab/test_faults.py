@@ -140,3 +140,35 @@ def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Pa
     assert _wait_no_playbook(seconds=5) == [], "ansible-playbook outlived opsctl"
     assert time.monotonic() - killed < 10
     assert set(versions().values()) == {"v1"}
+
+
+def _docker(*args: str) -> None:
+    subprocess.run(["docker", *args], check=True, capture_output=True, timeout=60)
+
+
+def test_a_host_lost_mid_roll_is_noticed_in_seconds(on_v1: None) -> None:
+    from opsctl.lab.names import container_name
+
+    ports = http_ports()
+    lost = sorted(ports)[-1]  # the last batch: the roll reaches it after the others
+    healthy = [f"http://127.0.0.1:{port}/version" for host, port in ports.items() if host != lost]
+    try:
+        with Load(healthy) as traffic:
+            deploy = _deploy_v2_in_own_session()
+            _wait_for_first_swap(deploy)
+            _docker("pause", container_name(lost))
+            paused = time.monotonic()
+            _, err = deploy.communicate(timeout=180)
+            took = time.monotonic() - paused
+    finally:
+        _docker("unpause", container_name(lost))
+    assert deploy.returncode == 1, err
+    assert lost in err, err
+    # Noticed within the host timeout (10 s), then the others are rolled back and the ledger written.
+    assert took < 45, f"the deploy took {took:.0f}s after {lost} was paused:\n{err}"
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v1"}
+
+    # Back again, the host is converged by the next deploy like the others.
+    opsctl("deploy", "v2", "-e", "lab", env=ENV, check=True)
+    assert set(versions().values()) == {"v2"}
