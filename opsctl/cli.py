@@ -90,7 +90,17 @@ app.add_typer(lab.app, name="lab")
 app.command("graph")(graph.graph)
 
 
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    # A CI cancel (TERM) or a closed terminal (HUP) takes the same path as Ctrl-C: the lock is
+    # released and the interruption recorded, instead of opsctl vanishing mid-step.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_like_ctrl_c)
     try:
         app()
     except ConfigError as exc:

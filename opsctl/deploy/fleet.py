@@ -88,10 +88,12 @@ class Fleet:
             raise OpsctlError(f"could not read the fleet's state: {result.failure_summary()}")
         return ledger.parse(task.result.get("ledger") or []), task.result.get("holder")
 
-    def write_ledger(self, entries: list[dict[str, Any]]) -> None:
+    def write_ledger(self, entries: list[dict[str, Any]], skip: list[str] | None = None) -> None:
+        """Write the ledger on every host but `skip` (hosts already found unreachable in this command)."""
+        hosts = [h for h in self.hosts if h not in (skip or [])]
         result = self.run(
             "state.yml",
-            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(self.hosts)},
+            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(hosts)},
             label="ledger",
             data={"ledger": entries},
             quiet=True,

@@ -149,7 +149,7 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
     verdict = policy.judge(
         hosts=plan.hosts, switched=switched, failed=failed, run_ok=result.ok,
         max_failures=fleet.env.rollout.max_failures, failure_action=fleet.env.rollout.failure_action,
-        has_previous=previous is not None,
+        has_previous=previous is not None, lost=rollout.lost,
     )
     error = None if verdict.action == policy.SUCCEEDED else result.failure_summary()
     if verdict.action == policy.SUCCEEDED and fatal:
@@ -168,6 +168,8 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
         if verdict.action == policy.PAUSE:
             state = (f"paused: {', '.join(switched) or 'no host'} on {entry.version}, "
                      f"the rest on {previous.version if previous else 'nothing'}")
+        if rollout.lost:
+            state += f"; lost (unreachable, left as they were): {', '.join(rollout.lost)}"
         done = _finished(entry, started, status=status, note=str(error)[-1000:])
         rollout.finish(releases, done)
     rollout.timings["total"] = time.monotonic() - started
