@@ -296,6 +296,14 @@ def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], N
     return handle
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C, SIGTERM or SIGHUP; `partial` holds what hosts reported until then."""
+
+    def __init__(self, partial: RunResult) -> None:
+        super().__init__()
+        self.partial = partial
+
+
 def run_playbook(
     playbook: str,
     inventory: Path | list[Path],
@@ -335,12 +343,12 @@ def run_playbook(
             event_handler=handle,
             cancel_callback=lambda: interrupt.requested,
         )
-    if interrupt.requested:
-        raise KeyboardInterrupt
     outcome = RunResult(
         status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private,
         playbook=playbook,
     )
+    if interrupt.requested:
+        raise RunInterrupted(outcome)
     if outcome.status not in ("successful", "failed"):
         raise OpsctlError(
             f"ansible-runner {outcome.status} running {playbook}",

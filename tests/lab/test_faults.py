@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.lab.helpers import HELLO, Load, http_ports, opsctl, reset_fleet, versions
+from tests.lab.helpers import HELLO, Load, http_ports, opsctl, releases, reset_fleet, versions
 
 pytestmark = pytest.mark.lab
 
@@ -114,7 +114,16 @@ def test_term_and_hup_stop_like_ctrl_c(on_v1: None, signum: int) -> None:
     assert _wait_no_playbook() == []
     assert '"locked": false' in opsctl("lock", "status", "-e", "lab", "--json", env=ENV).stdout
     time.sleep(5)
-    assert "v1" in versions().values(), "the roll went on after opsctl stopped"
+    split = versions()
+    assert "v1" in split.values(), "the roll went on after opsctl stopped"
+
+    # The ledger tells the story: the attempt is recorded as interrupted, naming the hosts it reached.
+    newest = releases()[0]
+    assert (newest["version"], newest["status"]) == ("v2", "interrupted")
+    assert all(host in newest["note"] for host, version in split.items() if version == "v2"), newest
+    # A rollback converges every host back on the release the fleet last agreed on.
+    opsctl("rollback", "-e", "lab", env=ENV, check=True)
+    assert set(versions().values()) == {"v1"}
 
 
 def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Path) -> None:
