@@ -147,6 +147,7 @@ def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Pa
     os.killpg(deploy.pid, signal.SIGKILL)
     deploy.communicate(timeout=30)
     assert _wait_no_playbook(seconds=5) == [], "ansible-playbook outlived opsctl"
+    print(f"SIGKILL during the release step: no playbook left {time.monotonic() - killed:.1f}s after")
     assert time.monotonic() - killed < 10
     assert set(versions().values()) == {"v1"}
 
@@ -171,6 +172,7 @@ def test_a_host_lost_mid_roll_is_noticed_in_seconds(on_v1: None) -> None:
             took = time.monotonic() - paused
     finally:
         _docker("unpause", container_name(lost))
+    print(f"host lost mid-roll: opsctl finished {took:.1f}s after {lost} was paused")
     assert deploy.returncode == 1, err
     assert lost in err, err
     # Noticed within the host timeout (10 s), then the others are rolled back and the ledger written.
