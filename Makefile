@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.opsctl-installed
 PYTEST_ARGS ?=
 
-.PHONY: test unit lint types machine venv demo bench clean distclean
+.PHONY: test unit lint types machine venv demo bench image wheel clean distclean
 
 test: machine venv
 	$(MAKE) --no-print-directory lint types
@@ -47,10 +47,26 @@ demo: machine venv
 bench: machine venv
 	$(BIN)/python tools/bench.py
 
+# The CI image (Dockerfile; docs/ci.md). Its default base is the lab's, which `opsctl lab up` builds.
+image: venv
+	bash tools/build-image.sh
+
+# A wheel in dist/ for `pipx install dist/opsctl-*.whl` (README).
+wheel: venv
+	$(BIN)/python -m pip wheel --no-deps -q -w dist .
+
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
 	find opsctl tests tools -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Also removes the virtualenv; the next `make test` recreates it.
-distclean: clean
+dist# The CI image (Dockerfile; docs/ci.md). Its default base is the lab's, which `opsctl lab up` builds.
+image: venv
+	bash tools/build-image.sh
+
+# A wheel in dist/ for `pipx install dist/opsctl-*.whl` (README).
+wheel: venv
+	$(BIN)/python -m pip wheel --no-deps -q -w dist .
+
+clean: clean
 	rm -rf $(VENV)

@@ -157,7 +157,8 @@ def _fail_json(
     """Under --json a failure is also one JSON object on stdout, unless the command printed its own."""
     if not as_json or output.json_emitted():
         return
-    error: dict[str, object] = {"message": message, "hint": hint, "exit_code": exit_code}
+    # Flat, like a failed deploy's own object: `jq -r .error` reads the message either way.
+    report: dict[str, object] = {"ok": False, "error": message, "hint": hint, "exit_code": exit_code}
     if problems is not None:
-        error["problems"] = problems
-    output.emit_json({"ok": False, "error": error})
+        report["problems"] = problems
+    output.emit_json(report)

@@ -132,12 +132,12 @@ def test_json_failures_print_an_error_object_too(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "error:" in result.stderr and "no such config file" in result.stderr
     data = json.loads(result.stdout)
-    assert data["ok"] is False and data["error"]["exit_code"] == 1
-    assert "no such config file" in data["error"]["message"]
+    assert data["ok"] is False and data["exit_code"] == 1 and "opsctl init" in data["hint"]
+    assert "no such config file" in data["error"] and data["problems"] == [data["error"]]
 
     usage = run("deploy", "--json", "--bogus", cwd=tmp_path)
     assert usage.returncode == 2 and "No such option" in usage.stderr
-    assert json.loads(usage.stdout)["error"]["exit_code"] == 2
+    assert json.loads(usage.stdout)["exit_code"] == 2
 
     # Without --json, stdout stays empty; after `--` (exec's command) --json is not opsctl's.
     assert run("check", cwd=tmp_path).stdout == ""
