@@ -60,13 +60,5 @@ clean:
 	find opsctl tests tools -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Also removes the virtualenv; the next `make test` recreates it.
-dist# The CI image (Dockerfile; docs/ci.md). Its default base is the lab's, which `opsctl lab up` builds.
-image: venv
-	bash tools/build-image.sh
-
-# A wheel in dist/ for `pipx install dist/opsctl-*.whl` (README).
-wheel: venv
-	$(BIN)/python -m pip wheel --no-deps -q -w dist .
-
-clean: clean
+distclean: clean
 	rm -rf $(VENV)

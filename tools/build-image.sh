@@ -9,6 +9,13 @@ version="$("$python" -c 'import opsctl; print(opsctl.__version__)')"
 tag="${1:-opsctl:$version}"
 shift || true
 
+# The default base is built on this machine by `opsctl lab up` (no public registry is reachable here).
+if [[ " $* " != *" BASE="* ]] && ! docker image inspect opsctl/base:bookworm >/dev/null 2>&1; then
+    echo "error: no opsctl/base:bookworm image: run 'opsctl lab up' once (it builds it)," \
+        "or pass --build-arg BASE=<a Debian bookworm image with python3>" >&2
+    exit 1
+fi
+
 rm -rf build/image/wheels
 "$python" -m pip wheel --quiet --wheel-dir build/image/wheels .
 docker build --tag "$tag" "$@" .
