@@ -49,7 +49,7 @@ def require_moto() -> None:
     if missing:
         raise OpsctlError(
             f"opsctl lab needs the 'lab' extra ({', '.join(missing)} missing): "
-            "pipx install 'opsctl[lab]' (or pip install 'opsctl[lab]')"
+            "pipx install --force 'opsctl[lab]' (or pip install 'opsctl[lab]')"
         )
 
 

@@ -185,5 +185,5 @@ def test_lab_up_without_the_lab_extra_says_what_to_install_at_once(tmp_path: Pat
     assert result.returncode == 1
     assert time.monotonic() - started < 10
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "pipx install 'opsctl[lab]'" in lines[0], result.stderr
+    assert len(lines) == 1 and "pipx install --force 'opsctl[lab]'" in lines[0], result.stderr
     assert not (tmp_path / "lab").exists()  # nothing was started or written
