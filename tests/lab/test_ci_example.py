@@ -47,12 +47,14 @@ def step(app: Path, name: str, version: str) -> subprocess.CompletedProcess[str]
 def test_the_documented_steps_build_and_deploy(app: Path) -> None:
     build = step(app, "build", "ci1")
     assert build.returncode == 0, build.stderr
-    built = json.loads(build.stdout)
+    # stdout: check's summary, then build's JSON object (it starts on a line of its own).
+    built = json.loads(build.stdout[build.stdout.index("\n{\n") + 1:])
     assert built["digest"].startswith("sha256:")
 
     deploy = step(app, "deploy", "ci1")
     assert deploy.returncode == 0, deploy.stderr
-    assert json.loads((app / "opsctl-provision.json").read_text())["has_changes"] is False
+    provisioned = json.loads((app / "opsctl-provision.json").read_text())
+    assert provisioned["environment"] == "lab" and provisioned["applied"] == []  # the example has no AWS resources
     result = json.loads((app / "opsctl-deploy.json").read_text())
     assert result["ok"] is True and result["release"]["version"] == "ci1"
     assert result["release"]["status"] == "succeeded" and result["release"]["message"] == "ci example ci1"
