@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from opsctl import completion
 from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, load_config
 
 
@@ -13,14 +14,19 @@ def deploy(
     ctx: typer.Context,
     version: Annotated[
         str | None,
-        typer.Argument(help="Version tag to deploy (default: the environment's tag, e.g. latest)."),
+        typer.Argument(metavar="VERSION", help="Version tag to deploy (default: the environment's tag, e.g. latest)."),
     ] = None,
     env: EnvOpt = None,
     services: Annotated[
-        str | None, typer.Option("--services", help="Comma-separated services (default: all).")
+        str | None, typer.Option(
+            "--services",
+            metavar="SERVICES",
+            help="Comma-separated services (default: all).",
+            autocompletion=completion.service_list,
+        )
     ] = None,
     hosts: Annotated[
-        str | None, typer.Option("--hosts", help="Comma-separated hosts (default: all).")
+        str | None, typer.Option("--hosts", metavar="HOSTS", help="Comma-separated hosts (default: all).")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; change nothing.")

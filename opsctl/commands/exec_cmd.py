@@ -11,9 +11,9 @@ from opsctl.commands.common import EnvOpt, load_config
 
 def exec_(
     ctx: typer.Context,
-    command: Annotated[list[str], typer.Argument(help="Command and arguments to run.")],
+    command: Annotated[list[str], typer.Argument(metavar="COMMAND", help="Command and arguments to run.")],
     env: EnvOpt = None,
-    host: Annotated[str | None, typer.Option("--host", help="Host (default: the primary).")] = None,
+    host: Annotated[str | None, typer.Option("--host", metavar="HOST", help="Host (default: the primary).")] = None,
 ) -> None:
     """Run a one-off command in a new container of the current release's image."""
     from opsctl import output

@@ -72,7 +72,7 @@ def write_starter(target: Path, app_name: str, force: bool) -> list[tuple[Path, 
 
 def init(
     ctx: typer.Context,
-    app_name: Annotated[str | None, typer.Argument(help="App name (default: the directory name).")] = None,
+    app_name: Annotated[str | None, typer.Argument(metavar="APP", help="App name (default: the directory name).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing opsctl.yml.")] = False,
 ) -> None:
     """Write a starter opsctl.yml in the current directory."""

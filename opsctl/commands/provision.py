@@ -171,7 +171,7 @@ def destroy(
     env: EnvOpt = None,
     allow_destroy: Annotated[
         list[str] | None,
-        typer.Option("--allow-destroy", help="Name of a stateful resource that may be destroyed."),
+        typer.Option("--allow-destroy", metavar="NAME", help="Name of a stateful resource that may be destroyed."),
     ] = None,
     yes: YesOpt = False,
 ) -> None:

@@ -13,7 +13,7 @@ def rollback(
     ctx: typer.Context,
     version: Annotated[
         str | None,
-        typer.Argument(help="Version to return to (default: the previous succeeded release)."),
+        typer.Argument(metavar="VERSION", help="Version to return to (default: the previous succeeded release)."),
     ] = None,
     env: EnvOpt = None,
     lock_wait: LockWaitOpt = 0.0,

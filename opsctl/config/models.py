@@ -311,11 +311,22 @@ class Config(Strict):
                     "which environment? pass -e with one of: " + ", ".join(self.environments)
                 )
         if name not in self.environments:
-            raise UsageError(
-                f"unknown environment {name!r}; {self.source.name} defines: "
-                + ", ".join(self.environments)
-            )
+            name = self._environment_by_prefix(name)
         return name, self.environments[name]
+
+    def _environment_by_prefix(self, given: str) -> str:
+        """`-e prod` means production when no other environment starts with `prod`."""
+        import difflib
+
+        matches = [env for env in self.environments if env.startswith(given)]
+        if len(matches) == 1:
+            return matches[0]
+        defined = ", ".join(self.environments)
+        if matches:
+            raise UsageError(f"environment {given!r} is ambiguous: it starts {', '.join(matches)}")
+        close = difflib.get_close_matches(given, list(self.environments), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown environment {given!r}{hint}; {self.source.name} defines: {defined}")
 
     def where(self, *path: str | int) -> str:
         """`file:line` of the deepest key of `path` found in the file."""
