@@ -6,7 +6,7 @@ colours each node by its light (with the light's symbol in the label, for reader
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +18,7 @@ from opsctl.observe.graph_render import q as _q
 __all__ = ["Format", "_q", "graph"]
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     dot = "dot"
     mermaid = "mermaid"
     svg = "svg"

@@ -56,7 +56,7 @@ def _watch(fleet: Fleet, specs: list[ServiceSpec], interval: float) -> None:
 
     from opsctl import output
     from opsctl.errors import OpsctlError
-    from opsctl.observe import status_view
+    from opsctl.observe import lights, status_view
 
     console = output.stdout()
     plain = not console.is_terminal
@@ -67,7 +67,7 @@ def _watch(fleet: Fleet, specs: list[ServiceSpec], interval: float) -> None:
                 try:
                     view = status_view.table(status_view.take(fleet, specs), plain=plain)
                 except OpsctlError as exc:
-                    view = Text(f"{status_view.lights.symbol('unreachable')} {exc}")
+                    view = Text(f"{lights.symbol(lights.UNREACHABLE)} {exc.message}")
                 live.update(view, refresh=True)
                 time.sleep(max(0.0, interval - (time.monotonic() - started)))
     except KeyboardInterrupt:

@@ -131,7 +131,7 @@ def render(dot_text: str, fmt: str, timeout: float = 60.0) -> bytes:
             hint="apt-get install graphviz (or brew install graphviz); --format dot|mermaid need nothing",
         )
     try:
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - argument list, no shell
             [dot_bin, f"-T{fmt}"], input=dot_text.encode(), capture_output=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:

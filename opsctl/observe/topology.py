@@ -185,8 +185,8 @@ def node_lights(
     result: dict[str, str] = {}
     ids = [n.id for n in model.nodes] + list(model.clusters)
     for node_id in ids:
-        host = _host_of(node_id)
-        if host is not None and host in unreachable:
+        where = _host_of(node_id)
+        if where is not None and where in unreachable:
             result[node_id] = lights.UNREACHABLE
         elif node_id in found:
             result[node_id] = lights.worst(found[node_id])
