@@ -66,5 +66,8 @@ def graph(
         return
     if fmt is Format.png and sys.stdout.isatty():
         raise OpsctlError("a PNG is binary: give -o FILE, or pipe stdout to a file")
-    sys.stdout.buffer.write(data)
+    if fmt is Format.png:
+        sys.stdout.buffer.write(data)
+    else:
+        sys.stdout.write(data.decode())
     sys.stdout.flush()
