@@ -18,6 +18,7 @@ from opsctl.commands import (
     build,
     check,
     config_cmd,
+    dashboard,
     deploy,
     exec_cmd,
     graph,
@@ -28,6 +29,7 @@ from opsctl.commands import (
     provision,
     releases,
     status,
+    watch,
 )
 from opsctl.commands import rollback as rollback_cmd
 from opsctl.commands.common import Globals
@@ -88,6 +90,8 @@ app.add_typer(provision.app, name="provision")
 app.command("bootstrap")(bootstrap_cmd.bootstrap)
 app.add_typer(lab.app, name="lab")
 app.command("graph")(graph.graph)
+app.command("dashboard")(dashboard.dashboard)
+app.command("watch")(watch.watch)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ def logs(
     from opsctl.deploy.fleet import Fleet
     from opsctl.deploy.plan import select_hosts, select_services
     from opsctl.observe import logs as merged
+    from opsctl.observe.history import read_history
     from opsctl.validate import split_csv
 
     since = merged.check_since(since)
@@ -39,48 +40,12 @@ def logs(
         select_services(fleet.config, [service])
     targets = select_hosts(fleet.inventory, split_csv(hosts))
     printer = _Printer(targets, json_)
-    history, host_now = _history(fleet, targets, service or "", lines, since, grep)
+    history, host_now = read_history(fleet, targets, service or "", lines, since, grep)
     for line in merged.merge(history):
         if merged.matches(line, pattern):
             printer.line(line)
     if follow:
         _follow(fleet, targets, service or "", host_now, pattern, printer, seen=set(history))
-
-
-def _history(
-    fleet: Fleet, targets: list[str], service: str, lines: int, since: str | None, grep: str | None
-) -> tuple[list[LogLine], dict[str, str]]:
-    """The recent lines of every host (one playbook run), and each host's clock when it read them."""
-    from opsctl import output
-    from opsctl.errors import OpsctlError
-    from opsctl.observe.logs import parse
-
-    result = fleet.run(
-        "logs.yml",
-        {"opsctl_targets": ",".join(targets), "opsctl_service": service, "opsctl_lines": lines,
-         "opsctl_since": since or "", "opsctl_grep_hex": (grep or "").encode().hex()},
-        label="logs",
-        quiet=True,
-    )
-    found = result.for_task("Container logs")
-    history: list[LogLine] = []
-    host_now: dict[str, str] = {}
-    for host in targets:
-        task = found.get(host)
-        if task is None or task.status != "ok":
-            output.warn(f"{host}: {task.result.get('msg') if task else 'no answer'}")
-            continue
-        host_now[host] = str(task.result.get("now") or "")
-        for problem in task.result.get("errors") or []:
-            output.warn(f"{host}: {problem}")
-        for row in task.result.get("lines") or []:
-            if isinstance(row, list) and len(row) == 3:
-                history.append(parse(host, str(row[0]), str(row[1]), str(row[2])))
-    if not host_now:
-        raise OpsctlError(f"no host answered: {result.failure_summary()}")
-    if result.failures():
-        output.warn(f"some hosts did not answer: {result.failure_summary()}")
-    return history, host_now
 
 
 def _follow(fleet: Fleet, targets: list[str], service: str, host_now: dict[str, str],

@@ -166,6 +166,8 @@ def run_playbook(
     """Run playbooks/<playbook> and return every task result; raise KeyboardInterrupt if cancelled."""
     import ansible_runner
 
+    from opsctl.observe import events as observe_events
+
     runs = paths.state_home() / "runs"
     runs.mkdir(parents=True, exist_ok=True, mode=0o700)
     _prune(runs)
@@ -174,6 +176,7 @@ def run_playbook(
     started: dict[tuple[str, str], float] = {}
 
     def handle(event: dict[str, Any]) -> bool:
+        observe_events.from_ansible(playbook, extravars, event)  # the dashboard's live view
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         host, task = data.get("host", ""), str(data.get("task", "")).strip()
