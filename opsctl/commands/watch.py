@@ -22,7 +22,7 @@ def watch(
         bool, typer.Option("--install", help="Run the watch on the fleet instead (not built yet).")
     ] = False,
 ) -> None:
-    """Check every host's ingress and every container's health; alert on down and recovered."""
+    """Check every host (sshd), its ingress and every container's health; alert on down and recovered."""
     from opsctl import output
     from opsctl.deploy.fleet import Fleet
     from opsctl.errors import NotImplementedYet
@@ -44,7 +44,7 @@ def watch(
 
     watcher = Watcher(fleet, specs, interval, confirm, alert, say=_say)
     output.info(
-        f"watching {config.app}/{fleet.env_name}: {len(watcher.probes)} ingress check(s) and the containers of "
+        f"watching {config.app}/{fleet.env_name}: {len(watcher.probes)} host and ingress check(s), the containers of "
         f"{len(specs)} service(s) every {interval:g} s; alerts to {len(hooks)} webhook(s). Ctrl-C stops."
     )
     if not hooks:

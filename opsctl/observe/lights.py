@@ -29,8 +29,9 @@ LIGHTS: dict[str, tuple[str, str]] = {
     UNREACHABLE: ("magenta", "?"),
     UNKNOWN: ("grey50", "·"),
 }
-# A worse light wins when several elements fold into one (a host, a service).
-SEVERITY = [HEALTHY, RUNNING, UNKNOWN, STARTING, STOPPED, UNHEALTHY, UNREACHABLE]
+# A worse light wins when several elements fold into one (a host, a service); "healthy" (checked)
+# outranks "running" (no check) so that a host of both reads healthy.
+SEVERITY = [RUNNING, HEALTHY, UNKNOWN, STARTING, STOPPED, UNHEALTHY, UNREACHABLE]
 
 # A container younger than this that fails its health check is still starting, not unhealthy.
 GRACE_SECONDS = 15.0

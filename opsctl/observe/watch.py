@@ -8,6 +8,7 @@ thread, and its readings count only when a new read has finished.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import urllib.error
@@ -30,7 +31,20 @@ PROBE_TIMEOUT = 2.0
 @dataclass(frozen=True)
 class Probe:
     key: str
-    url: str
+    url: str  # http://... for an ingress check, ssh://host:port for a host's sshd
+
+
+def host_probes(fleet: Fleet) -> list[Probe]:
+    """One check per host that its sshd answers: a frozen or dead host fails it within seconds.
+
+    (A frozen server can keep serving HTTP from containers outside its own cgroup, and Ansible
+    would wait for its SSH timeout; the SSH banner is the quick, honest sign of life.)
+    """
+    probes = []
+    for host, host_vars in fleet.inventory.hosts.items():
+        address = str(host_vars.get("ansible_host") or host)
+        probes.append(Probe(f"host {host}", f"ssh://{address}:{int(host_vars.get('ansible_port') or 22)}"))
+    return probes
 
 
 def ingress_probes(fleet: Fleet) -> list[Probe]:
@@ -53,6 +67,8 @@ def ingress_probes(fleet: Fleet) -> list[Probe]:
 
 
 def probe(p: Probe) -> Observation:
+    if p.url.startswith("ssh://"):
+        return _ssh_banner(p.url.removeprefix("ssh://"))
     try:
         # An http:// URL built from the inventory and config; nothing from outside chooses it.
         with urllib.request.urlopen(p.url, timeout=PROBE_TIMEOUT) as response:
@@ -64,6 +80,21 @@ def probe(p: Probe) -> Observation:
         return Observation(health.DOWN, "timed out" if "timed out" in str(reason) else str(reason))
 
 
+def _ssh_banner(where: str) -> Observation:
+    address, _, port = where.rpartition(":")
+    try:
+        with socket.create_connection((address, int(port)), timeout=PROBE_TIMEOUT) as conn:
+            conn.settimeout(PROBE_TIMEOUT)
+            banner = conn.recv(256)
+    except TimeoutError:
+        return Observation(health.DOWN, "ssh: no answer within 2 s")
+    except OSError as exc:
+        return Observation(health.DOWN, f"ssh: {exc.strerror or exc}")
+    if banner.startswith(b"SSH-"):
+        return Observation(health.OK, "ssh answers")
+    return Observation(health.DOWN, "ssh: no SSH banner")
+
+
 class Watcher:
     def __init__(self, fleet: Fleet, specs: list[ServiceSpec], interval: float, confirm: int,
                  alert: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> None:
@@ -73,7 +104,7 @@ class Watcher:
         self.alert = alert
         self.say = say
         self.damper = health.Damper(confirm=confirm)
-        self.probes = ingress_probes(fleet)
+        self.probes = host_probes(fleet) + ingress_probes(fleet)
         self.stop = threading.Event()
         self._fresh: dict[str, Observation] | None = None
         self._baseline = False

@@ -115,6 +115,8 @@ def test_dashboard_shows_topology_lights_releases_and_logs(dashboard: str, brows
     get(f"http://127.0.0.1:{http_ports()[lab[0]]}/mark-{tag}-<b>bold</b>")
     browser.get(dashboard)
     wait("all green", lambda: browser.find_element(By.ID, "summary").get_attribute("data-light") == "healthy")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOT))
     summary = browser.find_element(By.ID, "summary").text
     assert "● healthy" in summary and "6/6 web healthy, 3/3 worker running" in summary
     for host in lab:
@@ -144,9 +146,7 @@ def test_dashboard_shows_topology_lights_releases_and_logs(dashboard: str, brows
     assert browser.find_elements(By.CSS_SELECTOR, "#logs .line") == []
     browser.find_element(By.ID, "filter").clear()
     browser.execute_script("document.getElementById('filter').dispatchEvent(new Event('input'))")
-
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SCREENSHOT))
+    browser.save_screenshot(str(SCREENSHOT))  # again, now with the logs filled in
     assert SCREENSHOT.stat().st_size > 20_000
 
 

@@ -98,11 +98,11 @@ def test_watch_alerts_on_a_stopped_container_and_a_frozen_host(project: tuple[Pa
 
         subprocess.run(["docker", "pause", container_name(lab2)], check=True, capture_output=True)
         paused = True
-        frozen = receiver.expect(f"DOWN: ingress {lab2} (timed out)", 10)
-        assert f"ingress {lab2}" in frozen["summary"]
+        frozen = receiver.expect(f"DOWN: host {lab2} (ssh: no answer within 2 s)", 10)
+        assert f"host {lab2}" in frozen["summary"]
         subprocess.run(["docker", "unpause", container_name(lab2)], check=True, capture_output=True)
         paused = False
-        receiver.expect(f"recovered: ingress {lab2}", 10)
+        receiver.expect(f"recovered: host {lab2}", 10)
     finally:
         if paused:
             subprocess.run(["docker", "unpause", container_name(lab2)], check=False, capture_output=True)
@@ -110,4 +110,4 @@ def test_watch_alerts_on_a_stopped_container_and_a_frozen_host(project: tuple[Pa
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
-    assert "DOWN: web on" in out and "recovered: ingress" in out  # the same lines on the terminal
+    assert "DOWN: web on" in out and f"recovered: host {lab2}" in out  # the same lines on the terminal
