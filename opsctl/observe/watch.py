@@ -37,8 +37,8 @@ class Probe:
 def host_probes(fleet: Fleet) -> list[Probe]:
     """One check per host that its sshd answers: a frozen or dead host fails it within seconds.
 
-    (A frozen server can keep serving HTTP from containers outside its own cgroup, and Ansible
-    would wait for its SSH timeout; the SSH banner is the quick, honest sign of life.)
+    (On the lab a paused server's ingress kept answering, and Ansible waits for its SSH timeout;
+    the SSH banner is the quick sign of life.)
     """
     probes = []
     for host, host_vars in fleet.inventory.hosts.items():
