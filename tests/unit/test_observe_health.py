@@ -63,3 +63,40 @@ def test_message_has_changes_and_what_is_still_wrong() -> None:
     assert msg["ok"] is False and msg["changes"][0]["state"] == DOWN
     ok = health.message("hello", "lab", [health.Change("ingress lab2", OK, "HTTP 200")], [])
     assert ok["title"] == "hello/lab: recovered: ingress lab2 (HTTP 200)" and ok["summary"] == "all checks pass"
+
+
+def test_probes_see_a_live_sshd_a_silent_one_and_http_answers() -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from opsctl.observe.watch import Probe, probe
+
+    banner = socket.create_server(("127.0.0.1", 0))
+    silent = socket.create_server(("127.0.0.1", 0))
+
+    def greet() -> None:
+        conn, _ = banner.accept()
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        conn.close()
+
+    threading.Thread(target=greet, daemon=True).start()
+    assert probe(Probe("host a", f"ssh://127.0.0.1:{banner.getsockname()[1]}")) == Observation(OK, "ssh answers")
+    assert probe(Probe("host b", f"ssh://127.0.0.1:{silent.getsockname()[1]}")).detail == "ssh: no answer within 2 s"
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/ping" else 502)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    assert probe(Probe("ingress", f"http://127.0.0.1:{port}/ping")) == Observation(OK, "HTTP 200")
+    assert probe(Probe("ingress", f"http://127.0.0.1:{port}/x")) == Observation(DOWN, "HTTP 502")
+    server.shutdown()
+    for s in (banner, silent):
+        s.close()
