@@ -92,7 +92,9 @@ class Board:
         for host, item in self.swaps.items():
             if item.get("phase") != "start" and float(item.get("time", 0)) < snapshot_time:
                 continue  # status has read the host since: it knows better
-            light = {"start": lights.STARTING, "ok": lights.HEALTHY}.get(str(item.get("phase")), lights.UNHEALTHY)
+            # A skipped step (no load balancer to leave) ends the host's swap like a finished one.
+            phase = str(item.get("phase"))
+            light = {"start": lights.STARTING, "ok": lights.HEALTHY, "skipped": lights.HEALTHY}.get(phase, lights.UNHEALTHY)
             what = f"{item.get('task')}: {item.get('phase')} (release #{item.get('release')} {item.get('version')})"
             for key in (f"cluster_host:{host}", f"host:{host}"):
                 found[topology.dom_id(key)] = light

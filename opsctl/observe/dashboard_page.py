@@ -13,7 +13,7 @@ from opsctl.observe.graph_render import PALETTE
 
 _LIGHT_CSS = "\n".join(
     f".light-{name} > polygon, .light-{name} > path, .light-{name} > ellipse {{ fill: {fill}; stroke: {stroke}; }}\n"
-    f".lamp.light-{name} {{ color: {stroke}; }}"
+    f".lamp.light-{name}, .light-{name} > text.badge {{ color: {stroke}; fill: {stroke}; }}"
     for name, (stroke, fill) in PALETTE.items()
 )
 SYMBOLS = {name: symbol for name, (_, symbol) in lights.LIGHTS.items()}

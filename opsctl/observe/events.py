@@ -39,7 +39,7 @@ def record(playbook: str, extravars: dict[str, Any], event: dict[str, Any]) -> d
     task = str(data.get("task", "")).strip()
     phase = {
         "runner_on_start": "start", "runner_on_ok": "ok", "runner_on_failed": "failed",
-        "runner_on_unreachable": "unreachable",
+        "runner_on_unreachable": "unreachable", "runner_on_skipped": "skipped",
     }.get(kind)
     if phase is None or task not in STEPS:
         return None

@@ -27,6 +27,8 @@ def test_only_swap_steps_of_a_rollout_are_kept_and_no_result() -> None:
     assert events.record("status.yml", EXTRAVARS, ansible("runner_on_ok", "Swap containers")) is None
     assert events.record("roll.yml", EXTRAVARS, ansible("runner_on_ok", "Pause between batches")) is None
     assert events.record("roll.yml", EXTRAVARS, ansible("playbook_on_stats", "Swap containers")) is None
+    skipped = events.record("roll.yml", EXTRAVARS, ansible("runner_on_skipped", "Put the host back into the load balancer"))
+    assert skipped is not None and skipped["phase"] == "skipped"  # ends the host's "start" of that step
     failed = events.record("roll.yml", EXTRAVARS, ansible("runner_on_failed", "Swap containers"))
     assert failed is not None and failed["phase"] == "failed"
 
