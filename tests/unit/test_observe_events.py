@@ -64,3 +64,25 @@ def test_page_is_a_constant_with_the_svg_and_an_escaped_title() -> None:
     assert "<title>opsctl: &lt;app&gt; / lab</title>" in page
     assert '<script nonce="NONCE123">' in page and "<?xml" not in page and "<svg id='x'>" in page
     assert "innerHTML" not in page  # remote text goes in with textContent only
+
+
+def test_board_overlays_swaps_until_status_has_read_the_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+    from datetime import UTC, datetime
+
+    from opsctl.observe import dashboard, lights, topology
+    from opsctl.observe.status_view import Snapshot
+
+    monkeypatch.setattr(events.paths, "state_home", lambda: tmp_path)
+    fleet = types.SimpleNamespace(config=types.SimpleNamespace(app="hello"), env_name="lab")
+    board = dashboard.Board(fleet, topology.Model("hello-lab"))  # type: ignore[arg-type]
+    events.from_ansible("roll.yml", EXTRAVARS, ansible("runner_on_start", "Swap containers", host="lab2"))
+    state = board.state()
+    key = topology.dom_id("cluster_host:lab2")
+    assert state["lights"][key] == lights.STARTING
+    assert state["deploy"] == "◐ rollout of release #7 (v2) in progress: lab2 swap containers"
+    events.from_ansible("roll.yml", EXTRAVARS, ansible("runner_on_skipped", "Swap containers", host="lab2"))
+    assert board.state()["lights"][key] == lights.HEALTHY and board.state()["deploy"] is None
+    summary = lights.Summary("ok", True)
+    board.snapshot = Snapshot("lab", {}, [], None, [], summary, datetime.now(UTC))
+    assert key not in board.state()["lights"]  # status read the host after the swap: it decides
