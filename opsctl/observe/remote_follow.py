@@ -18,78 +18,84 @@ import time
 POLL = 2.0
 
 
-def main() -> None:
-    app, env, service, since = sys.argv[1:5]
-    filters = ["--filter", "label=opsctl.app=" + app, "--filter", "label=opsctl.env=" + env]
-    if service == "proxy":
-        filters += ["--filter", "label=opsctl.role=proxy"]
-    elif service:
-        filters += ["--filter", "label=opsctl.service=" + service]
-    lock = threading.Lock()
-    spawn = threading.Lock()
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    last: dict[str, str] = {}  # container -> newest timestamp sent: where a re-follow resumes
-    done = threading.Event()
 
-    def pump(name: str, label: str, proc: subprocess.Popen[bytes]) -> None:
+class Follow:
+    def __init__(self, app: str, env: str, service: str, since: str) -> None:
+        self.since = since
+        self.filters = ["--filter", "label=opsctl.app=" + app, "--filter", "label=opsctl.env=" + env]
+        if service == "proxy":
+            self.filters += ["--filter", "label=opsctl.role=proxy"]
+        elif service:
+            self.filters += ["--filter", "label=opsctl.service=" + service]
+        self.write = threading.Lock()
+        self.spawn = threading.Lock()
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.last: dict[str, str] = {}  # container -> newest timestamp sent: where a re-follow resumes
+        self.done = threading.Event()
+
+    def pump(self, name: str, label: str, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
         for raw in proc.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
-            last[name] = line.partition(" ")[0]
-            with lock:
+            self.last[name] = line.partition(" ")[0]
+            with self.write:
                 try:
                     sys.stdout.write(json.dumps([name, label, line]) + "\n")
                     sys.stdout.flush()
                 except (BrokenPipeError, OSError):
-                    done.set()
+                    self.done.set()
                     return
 
-    def discover(first: bool) -> None:
+    def discover(self, first: bool) -> None:
         fmt = '{{.Names}}\t{{.Label "opsctl.service"}}\t{{.Label "opsctl.role"}}'
-        out = subprocess.run(["docker", "ps", "--format", fmt, *filters],  # noqa: S603
-                             stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, check=False).stdout.decode()
+        out = subprocess.run(["docker", "ps", "--format", fmt, *self.filters],  # noqa: S603
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout.decode()
         for row in out.splitlines():
             name, label, role = [*row.split("\t"), "", ""][:3]
-            if name in procs and procs[name].poll() is None:
+            if name in self.procs and self.procs[name].poll() is None:
                 continue
             # Containers there at the start: from SINCE on. Later ones are new: their whole log.
             argv = ["docker", "logs", "-f", "--timestamps"]
-            resume = last.get(name, since) if name in procs else since
-            argv += ["--since", resume] if first or name in procs else []
+            if first or name in self.procs:
+                argv += ["--since", self.last.get(name, self.since)]
             proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
-                [*argv, name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
-            procs[name] = proc
-            threading.Thread(target=pump, args=(name, label or role or "-", proc), daemon=True).start()
+                [*argv, name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.procs[name] = proc
+            threading.Thread(target=self.pump, args=(name, label or role or "-", proc), daemon=True).start()
 
-    def poll() -> None:
+    def poll(self) -> None:
         first = True
-        while not done.is_set():
-            with spawn:
-                if not done.is_set():
-                    discover(first)
+        while not self.done.is_set():
+            with self.spawn:
+                if not self.done.is_set():
+                    self.discover(first)
             first = False
-            done.wait(POLL)
+            self.done.wait(POLL)
 
-    threading.Thread(target=poll, daemon=True).start()
-    def wait_for_eof() -> None:
+    def wait_for_eof(self) -> None:
         sys.stdin.read()
-        done.set()
+        self.done.set()
 
-    threading.Thread(target=wait_for_eof, daemon=True).start()
-    done.wait()
-    with spawn:
-        running = list(procs.values())
-    for proc in running:
-        if proc.poll() is None:
-            proc.terminate()
-    deadline = time.time() + 3
-    for proc in running:
-        try:
-            proc.wait(max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    def stop(self) -> None:
+        with self.spawn:
+            running = list(self.procs.values())
+        for proc in running:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.time() + 3
+        for proc in running:
+            try:
+                proc.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> None:
+    follow = Follow(*sys.argv[1:5])
+    threading.Thread(target=follow.poll, daemon=True).start()
+    threading.Thread(target=follow.wait_for_eof, daemon=True).start()
+    follow.done.wait()
+    follow.stop()
 
 
 if __name__ == "__main__":
