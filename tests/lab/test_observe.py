@@ -112,7 +112,8 @@ def test_logs_are_merged_in_time_order_with_prefixes(deployed: None) -> None:
     times = [x["time"] for x in found]
     assert len(times) == len(sent)
 
-    human = run("logs", "-e", "lab", "--grep", f"obs-{tag}-0-").stdout.splitlines()
+    # (Without SERVICE the proxy's lines come too: it may log the same path, e.g. a refused upstream.)
+    human = run("logs", "web", "-e", "lab", "--grep", f"obs-{tag}-0-").stdout.splitlines()
     assert len(human) == 1 and human[0].startswith(f"{sent[0][0]}/hello"), human
     assert " | " in human[0]
 
