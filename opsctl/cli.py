@@ -20,6 +20,7 @@ from opsctl.commands import (
     build,
     check,
     config_cmd,
+    dashboard,
     deploy,
     exec_cmd,
     graph,
@@ -30,6 +31,7 @@ from opsctl.commands import (
     provision,
     releases,
     status,
+    watch,
 )
 from opsctl.commands import rollback as rollback_cmd
 from opsctl.commands.common import Globals
@@ -93,6 +95,8 @@ _COMMANDS: dict[str, Callable[..., None]] = {
     "exec": exec_cmd.exec_,
     "bootstrap": bootstrap_cmd.bootstrap,
     "graph": graph.graph,
+    "dashboard": dashboard.dashboard,
+    "watch": watch.watch,
 }
 _GROUPS = {"lock": lock.app, "provision": provision.app, "lab": lab.app}
 

@@ -40,7 +40,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "lab up": ("opsctl lab up", "opsctl lab up --hosts 5 --json"),
     "lab down": ("opsctl lab down", "opsctl lab down --purge"),
     "lab status": ("opsctl lab status", "opsctl lab status --json"),
-    "graph": ("opsctl graph -e production", "opsctl graph -e production | dot -Tsvg > production.svg"),
+    "graph": ("opsctl graph -e production --format svg -o production.svg", "opsctl graph -e staging --format mermaid",
+              "opsctl graph -e production --live"),
+    "dashboard": ("opsctl dashboard -e production", "opsctl dashboard -e staging --port 8765"),
+    "watch": ("opsctl watch -e production", "opsctl watch -e production --interval 5"),
 }
 
 

@@ -20,6 +20,9 @@ declare -A wanted=(
     [docker-registry]=/usr/bin/docker-registry
     [apache2-utils]=/usr/bin/htpasswd
     [openssh-client]=/usr/bin/ssh-keygen
+    [graphviz]=/usr/bin/dot
+    [chromium]=/usr/bin/chromium
+    [chromium-driver]=/usr/bin/chromedriver
 )
 missing=()
 for package in "${!wanted[@]}"; do

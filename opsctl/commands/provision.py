@@ -10,7 +10,6 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.text import Text
 
 from opsctl import output
 from opsctl.commands.common import EnvOpt, JsonOpt, YesOpt, load_config
@@ -75,6 +74,8 @@ def _attr_lines(attrs: list[AttrChange]) -> list[tuple[str, Any, Any]]:
 
 
 def render_plan(plan: Plan, title: str) -> None:
+    from rich.text import Text
+
     console = output.stdout()
     console.print(Text(title, style="bold"), soft_wrap=True)
     if not plan.changes:

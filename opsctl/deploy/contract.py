@@ -75,7 +75,8 @@ PLAYBOOKS: dict[str, Playbook] = {
     ),
     "logs.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_service", "opsctl_lines"}),
-        results={"logs": Result("Container logs", "opsctl_logs", ("logs",))},
+        data=frozenset({"since", "grep_hex"}),
+        results={"logs": Result("Container logs", "opsctl_logs", ("lines", "now", "errors"))},
     ),
 }
 

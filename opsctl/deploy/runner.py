@@ -328,6 +328,13 @@ def run_playbook(
     extravars = playbook_vars(private, constants, data or {})
     results: list[TaskResult] = []
     handle = _event_handler(results, on_event, quiet)
+    published = {**constants, **(data or {})}
+
+    def handle_and_publish(event: dict[str, Any]) -> bool:
+        from opsctl.observe import events as observe_events
+
+        observe_events.from_ansible(playbook, published, event)  # the dashboard's live view
+        return handle(event)
 
     binary, cmdline = guarded_command(paths.playbooks_dir() / playbook)
     with _Interrupt() as interrupt, _ansible_environ():
@@ -340,7 +347,7 @@ def run_playbook(
             envvars=ansible_env(),
             forks=max(1, forks),
             quiet=True,
-            event_handler=handle,
+            event_handler=handle_and_publish,
             cancel_callback=lambda: interrupt.requested,
         )
     outcome = RunResult(

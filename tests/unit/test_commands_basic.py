@@ -12,8 +12,8 @@ import pytest
 import yaml
 from config_samples import VALID
 
-from opsctl.commands.graph import _q
 from opsctl.commands.init import app_name_from
+from opsctl.observe.graph_render import q as _q
 
 SECRET_VALUE = "hunter2-must-not-show"
 

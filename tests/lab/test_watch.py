@@ -1,0 +1,113 @@
+"""`opsctl watch` on the lab: a stopped web container and a frozen (paused) server each bring an
+alert, and their recovery another, to a local webhook receiver within 10 s."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsctl.lab.names import container_name
+from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh
+
+pytestmark = pytest.mark.lab
+
+ENV = {"HELLO_SECRET_KEY": f"s3cret-{uuid.uuid4().hex}"}
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        messages = self.messages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                messages.put(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def expect(self, words: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            try:
+                msg = self.messages.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            seen.append(msg.get("title"))
+            if words in str(msg.get("title")):
+                return msg
+        raise AssertionError(f"no alert with {words!r} within {timeout} s; got {seen}")
+
+
+@pytest.fixture(scope="module")
+def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
+    reset_fleet()
+    opsctl("build", "v1", "--allow-dirty", env=ENV, check=True)
+    opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
+    receiver = Receiver()
+    copy = tmp_path_factory.mktemp("watch") / "hello"
+    shutil.copytree(HELLO, copy)
+    with (copy / "opsctl.yml").open("a") as f:
+        f.write(f"notify:\n  - url: {receiver.url}\n    events: [failure]\n")
+    yield copy, receiver
+    receiver.server.shutdown()
+    reset_fleet()
+
+
+def test_watch_alerts_on_a_stopped_container_and_a_frozen_host(project: tuple[Path, Receiver]) -> None:
+    path, receiver = project
+    lab1, lab2 = sorted(hosts())[:2]
+    proc = subprocess.Popen([sys.executable, "-m", "opsctl", "watch", "-e", "lab", "--interval", "1"],
+                            cwd=path, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    paused = False
+    try:
+        assert proc.stdout is not None
+        baseline = proc.stdout.readline()
+        assert "baseline:" in baseline and "all pass" in baseline, baseline
+
+        web = ssh(lab1, "docker", "ps", "-q", "--filter", "label=opsctl.service=web").split()[0]
+        ssh(lab1, "docker", "stop", "-t", "1", web)
+        down = receiver.expect(f"DOWN: web on {lab1} (1/2 healthy", 10)
+        assert down["kind"] == "health" and down["ok"] is False and f"web on {lab1}" in down["summary"]
+        ssh(lab1, "docker", "start", web)
+        up = receiver.expect(f"recovered: web on {lab1} (2/2 healthy)", 10)
+        assert up["summary"] == "all checks pass"
+
+        subprocess.run(["docker", "pause", container_name(lab2)], check=True, capture_output=True)
+        paused = True
+        frozen = receiver.expect(f"DOWN: host {lab2} (ssh: no answer within 2 s)", 10)
+        assert f"host {lab2}" in frozen["summary"]
+        subprocess.run(["docker", "unpause", container_name(lab2)], check=True, capture_output=True)
+        paused = False
+        receiver.expect(f"recovered: host {lab2}", 10)
+    finally:
+        if paused:
+            subprocess.run(["docker", "unpause", container_name(lab2)], check=False, capture_output=True)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "DOWN: web on" in out and f"recovered: host {lab2}" in out  # the same lines on the terminal
