@@ -5,19 +5,23 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsctl import paths
+from opsctl import output, paths
 from opsctl.config.inventory import Inventory, load_inventory
 from opsctl.config.models import Config, Environment
-from opsctl.deploy import ledger
+from opsctl.deploy import ledger, locking
+from opsctl.deploy.ledger_copies import Verdict, judge
 from opsctl.deploy.plan import STATE_ROOT
 from opsctl.deploy.runner import RunResult, run_playbook
 from opsctl.errors import OpsctlError
+
+STATE_TASK = "Lock and ledger"
 
 
 @dataclass
@@ -37,7 +41,9 @@ class Fleet:
 
     @property
     def primary(self) -> str:
-        return next(iter(self.inventory.hosts))
+        """The lock host. Not the first host listed: two inventories listing the same hosts in
+        another order must lock the same place, so it is the smallest inventory name."""
+        return min(self.inventory.hosts)
 
     @property
     def hosts(self) -> list[str]:
@@ -66,30 +72,115 @@ class Fleet:
 
     # --- lock and ledger -------------------------------------------------------------------
 
-    def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None) -> RunResult:
+    @property
+    def ledger_path(self) -> str:
+        return f"{self.state_dir}/{ledger.FILE}"
+
+    def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None,
+              hosts: list[str] | None = None) -> RunResult:
+        """One state.yml run: `lock` acts on the lock host; every host in `hosts` reports its ledger."""
         return self.run(
             "state.yml",
-            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_lock_holder": holder or {}},
+            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_lock_holder": holder or {},
+             "opsctl_state_hosts": ",".join(hosts or [self.primary])},
             label="state",
             quiet=True,
         )
 
-    def read_ledger(self) -> tuple[list[ledger.Release], dict[str, Any] | None]:
-        result = self.state(lock="status")
-        task = result.for_task("Lock and ledger").get(self.primary)
-        if not result.ok or task is None:
-            raise OpsctlError(f"could not read the fleet's state: {result.failure_summary()}")
-        return ledger.parse(task.result.get("ledger") or []), task.result.get("holder")
+    def read_state(self, lock: str = "status", token: str = "", holder: dict[str, Any] | None = None) -> FleetState:
+        """The lock (after `lock`) and every reachable host's ledger copy, validated."""
+        result = self.state(lock, token, holder, hosts=self.hosts)
+        tasks = result.for_task(STATE_TASK)
+        on_lock_host = tasks.get(self.primary)
+        held = on_lock_host is not None and bool(on_lock_host.result.get("lock_held"))
+        if on_lock_host is None or (on_lock_host.status != "ok" and not held):
+            raise OpsctlError(
+                f"could not reach the lock host {self.primary}: {result.failure_summary()}",
+                hint=artifacts_hint(result.artifacts),
+            )
+        answered = {h: t.result for h, t in tasks.items() if t.status == "ok"}
+        unreachable = [h for h in self.hosts if h not in answered and not (h == self.primary and held)]
+        state = self.ledger_state(answered, unreachable)
+        raw_holder = on_lock_host.result.get("holder")
+        state.holder = locking.Holder.read(raw_holder) if raw_holder else None
+        state.held_by_other = held
+        return state
 
-    def write_ledger(self, entries: list[dict[str, Any]]) -> None:
+    def ledger_state(self, answered: dict[str, dict[str, Any]], unreachable: list[str]) -> FleetState:
+        """Validate the ledger copies opsctl_state returned per host (raw text) and judge them."""
+        copies: dict[str, list[ledger.Release]] = {}
+        problems: list[str] = []
+        for host in self.hosts:
+            if host not in answered:
+                continue
+            path = str(answered[host].get("ledger_path") or self.ledger_path)
+            try:
+                if answered[host].get("ledger_problem"):
+                    raise ledger.LedgerProblem(str(answered[host]["ledger_problem"]))
+                copies[host] = ledger.parse_text(answered[host].get("ledger_text"), self.config.image)
+            except ledger.LedgerProblem as exc:
+                problems.append(f"host {host}: {path}: {exc}")
+        return FleetState(verdict=judge(copies, unreachable), holder=None, held_by_other=False, problems=problems)
+
+    def history(self, state: FleetState, *, writing: bool) -> list[ledger.Release]:
+        """The validated history, or an error naming what is wrong. Nothing is changed here."""
+        if state.problems:
+            raise OpsctlError(
+                "the release ledger is invalid; opsctl changed nothing:\n" + "\n".join(state.problems),
+                hint="look at the file on that host; if other hosts hold a good copy, move the bad one "
+                     f"aside (mv FILE FILE.broken) and run: opsctl releases --repair -e {self.env_name}",
+            )
+        verdict = state.verdict
+        if verdict.history is None:
+            raise OpsctlError(
+                "\n".join(verdict.problems()),
+                hint=f"see each copy with: opsctl releases -e {self.env_name} --json; choose the true one "
+                     f"with: opsctl releases --repair -e {self.env_name} --from HOST",
+            )
+        for line in verdict.problems():
+            output.warn(line + ("; this run writes the full history to every host" if writing
+                                else f"; to fix: opsctl releases --repair -e {self.env_name}"))
+        for host in verdict.unreachable:
+            output.warn(f"{host} did not answer; its ledger was not read")
+        return verdict.history
+
+    def read_ledger(self) -> tuple[list[ledger.Release], locking.Holder | None]:
+        state = self.read_state(lock="status")
+        return self.history(state, writing=False), state.holder
+
+    def acquire(self, token: str, holder: dict[str, Any], lock_wait: float) -> FleetState:
+        """Take the lock (waiting up to `lock_wait` seconds, never for a holder that is gone)."""
+        deadline = time.monotonic() + lock_wait
+        while True:
+            state = self.read_state(lock="acquire", token=token, holder=holder)
+            if not state.held_by_other:
+                return state
+            other = state.holder or locking.Holder(note="no holder information")
+            live = locking.liveness(other, locking.machine(), locking.local_process)
+            if locking.is_stale(live) or time.monotonic() >= deadline:
+                raise locking.LockHeld(other, live, self.env_name)
+            output.step(f"waiting for the deploy lock ({locking.describe(other)})")
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
+    def write_ledger(self, entries: list[dict[str, Any]], hosts: list[str] | None = None) -> None:
         result = self.run(
             "state.yml",
-            {"opsctl_lock": "none", "opsctl_ledger": entries, "opsctl_ledger_hosts": ",".join(self.hosts)},
+            {"opsctl_lock": "none", "opsctl_ledger": entries, "opsctl_ledger_hosts": ",".join(hosts or self.hosts)},
             label="ledger",
             quiet=True,
         )
         if not result.ok:
             raise OpsctlError(f"could not write the release ledger: {result.failure_summary()}")
+
+
+@dataclass
+class FleetState:
+    """What one state.yml run found: the ledger copies (judged), the lock's holder, problems."""
+
+    verdict: Verdict
+    holder: locking.Holder | None
+    held_by_other: bool  # an acquire found the lock taken
+    problems: list[str]  # copies that are not valid ledgers: "host H: FILE: what is wrong"
 
 
 def local_fleet(config: Config, env_name: str | None) -> Fleet:
@@ -130,27 +221,24 @@ def now() -> str:
 
 
 def holder_info(version: str | None, message: str | None, action: str) -> dict[str, Any]:
+    """What the lock records about its holder. A deploy or rollback records its process (machine,
+    pid, start time) so a lock left by a killed run is recognised; a manual lock has no process."""
+    process = action != "manual lock"
+    pid = os.getpid()
     return {
         "who": who(),
         "since": now(),
         "version": version,
         "message": message,
         "action": action,
-        "pid": os.getpid(),
+        "machine": locking.machine(),
+        "pid": pid if process else None,
+        "started": locking.process_started(pid) if process else None,
     }
 
 
-def describe_holder(holder: dict[str, Any]) -> str:
-    parts = [str(holder.get("who", "someone"))]
-    if holder.get("action"):
-        parts.append(f"{holder['action']} {holder.get('version') or ''}".strip())
-    if holder.get("since"):
-        parts.append(f"since {holder['since']}")
-    if holder.get("message"):
-        parts.append(f"({holder['message']})")
-    if holder.get("pid"):
-        parts.append(f"pid {holder['pid']}")
-    return " ".join(parts)
+def describe_holder(holder: dict[str, Any] | locking.Holder) -> str:
+    return locking.describe(holder if isinstance(holder, locking.Holder) else locking.Holder.read(holder))
 
 
 def artifacts_hint(path: Path | None) -> str | None:

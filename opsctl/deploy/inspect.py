@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opsctl import output
 from opsctl.deploy import ledger
 from opsctl.deploy.fleet import Fleet
 from opsctl.errors import OpsctlError
@@ -26,8 +27,13 @@ def fleet_status(fleet: Fleet) -> tuple[dict[str, list[dict[str, Any]]], list[le
     for host, task in result.for_task("Containers").items():
         if task.status == "ok":
             containers[host] = sorted(task.result.get("containers", []), key=lambda c: (c["service"] or "", c["name"]))
-    copies = [t.result.get("ledger") or [] for t in result.for_task("Ledger").values() if t.status == "ok"]
+    answered = {h: t.result for h, t in result.for_task("Ledger").items() if t.status == "ok"}
     unreachable = sorted({r.host for r in result.failures()})
     if len(unreachable) == len(fleet.hosts):
         raise OpsctlError(f"no host answered: {result.failure_summary()}")
-    return containers, ledger.newest(copies), unreachable
+    try:
+        history = fleet.history(fleet.ledger_state(answered, []), writing=False)
+    except OpsctlError as exc:  # what runs where is still worth showing; the ledger problem is named
+        output.warn(exc.message)
+        history = []
+    return containers, history, unreachable

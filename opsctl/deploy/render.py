@@ -40,10 +40,10 @@ def releases(entries: list[ledger.Release]) -> None:
     table = Table("#", "release", "version", "status", "who", "when", "digest", "message", box=None)
     for r in reversed(entries):
         mark = "*" if now is not None and r.number == now.number else ""
-        table.add_row(
-            f"{r.number}{mark}", r.title, r.version, r.status, r.who, r.when,
-            (r.digest or "-")[:19], r.message or "",
-        )
+        # Every cell is literal text: ledger fields come from the servers (and people's messages).
+        cells = [f"{r.number}{mark}", r.title, r.version, r.status, r.who, r.when,
+                 (r.digest or "-")[:19], r.message or ""]
+        table.add_row(*(output.literal(c) for c in cells))
     output.stdout().print(table)
     if not entries:
         output.info("no releases yet")

@@ -13,7 +13,8 @@ from typing import Any
 from opsctl import output
 from opsctl.config.secrets import app_env, secret_value
 from opsctl.deploy import ledger
-from opsctl.deploy.fleet import Fleet, artifacts_hint, describe_holder, holder_info, new_token, now, who
+from opsctl.deploy.fleet import Fleet, artifacts_hint, holder_info, new_token, now, who
+from opsctl.deploy.locking import LockHeld
 from opsctl.deploy.plan import (
     RolloutPlan,
     Target,
@@ -32,15 +33,6 @@ from opsctl.paths import templates_dir
 from opsctl.validate import check_version, split_csv
 
 SWAP_TASK = "Swap containers"
-
-
-class LockHeld(OpsctlError):
-    def __init__(self, holder: dict[str, Any]):
-        super().__init__(
-            f"the deploy lock is held by {describe_holder(holder)}",
-            hint="wait with --lock-wait SECONDS, or if that process is gone: opsctl lock release",
-        )
-        self.holder = holder
 
 
 @dataclass
@@ -148,7 +140,6 @@ class Rollout:
     def prepare(self, image: str, version: str, conf_hash: str, env_text: str,
                 lock_wait: float, message: str | None, action: str) -> tuple[list[ledger.Release], dict[str, list[str]]]:
         """Lock, push configs, pull, run the release step. Returns the ledger and digests per host."""
-        deadline = time.monotonic() + lock_wait
         release_argv: list[str] = []
         if action == "deploy" and self.config.release:
             release_argv = [
@@ -159,44 +150,34 @@ class Rollout:
                 if key != "OPSCTL_RELEASE":
                     release_argv += ["-e", f"{key}={value}"]
             release_argv += [image, *self.config.release.command]
-        while True:
-            # From here on this rollout may hold the lock, even if interrupted before it hears so.
-            self.locked = True
-            with secret_dir() as secrets:
-                extravars = {
-                    "opsctl_lock": "acquire",
-                    "opsctl_lock_token": self.token,
-                    "opsctl_lock_holder": holder_info(version, message, action),
-                    "opsctl_targets": ",".join(self.plan.hosts),
-                    "opsctl_primary_target": self.plan.hosts[0],
-                    "opsctl_env_file_src": str(write_secret(secrets, "app.env", env_text)),
-                    "opsctl_env_file_dest": env_file_path(self.plan, conf_hash),
-                    "opsctl_nginx_conf": _render(
-                        "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
-                    ) if self._proxy() else None,
-                    "opsctl_registry": self._registry(secrets),
-                    "opsctl_image": image,
-                    "opsctl_release_argv": release_argv,
-                    "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
-                }
-                result = self.fleet.run("prepare.yml", extravars, label="prepare")
-            lock = result.for_task("Take the deploy lock and read the ledger").get(self.plan.primary)
-            if result.ok:
-                break
-            if lock is not None and lock.result.get("lock_held"):
-                self.locked = False
-                holder = lock.result.get("holder") or {}
-                if time.monotonic() >= deadline:
-                    raise LockHeld(holder)
-                output.step(f"waiting for the deploy lock ({describe_holder(holder)})")
-                time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
-                continue
+        # From here on this rollout may hold the lock, even if interrupted before it hears so.
+        self.locked = True
+        try:
+            state = self.fleet.acquire(self.token, holder_info(version, message, action), lock_wait)
+        except LockHeld:
+            self.locked = False
+            raise
+        releases = self.fleet.history(state, writing=True)
+        with secret_dir() as secrets:
+            extravars = {
+                "opsctl_targets": ",".join(self.plan.hosts),
+                "opsctl_primary_target": self.plan.hosts[0],
+                "opsctl_env_file_src": str(write_secret(secrets, "app.env", env_text)),
+                "opsctl_env_file_dest": env_file_path(self.plan, conf_hash),
+                "opsctl_nginx_conf": _render(
+                    "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
+                ) if self._proxy() else None,
+                "opsctl_registry": self._registry(secrets),
+                "opsctl_image": image,
+                "opsctl_release_argv": release_argv,
+                "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
+            }
+            result = self.fleet.run("prepare.yml", extravars, label="prepare")
+        if not result.ok:
             raise OpsctlError(
                 "preparation failed; no running container was touched:\n" + result.failure_summary(),
                 hint=artifacts_hint(result.artifacts),
             )
-        assert lock is not None
-        releases = ledger.parse(lock.result.get("ledger") or [])
         digests = {host: list(r.result.get("digests") or []) for host, r in result.for_task("Pull the image").items()}
         return releases, digests
 
@@ -353,22 +334,13 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
     started = time.monotonic()
     rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch)
     try:
-        deadline = time.monotonic() + lock_wait
-        while True:
-            rollout.locked = True  # may hold it from here on, even if interrupted
-            result = fleet.state(lock="acquire", token=rollout.token,
-                                 holder=holder_info(version, message, "rollback"))
-            task = result.for_task("Lock and ledger").get(fleet.primary)
-            if result.ok and task is not None:
-                break
-            if task is not None and task.result.get("lock_held"):
-                rollout.locked = False
-                if time.monotonic() >= deadline:
-                    raise LockHeld(task.result.get("holder") or {})
-                time.sleep(1.0)
-                continue
-            raise OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
-        releases = ledger.parse(task.result.get("ledger") or [])
+        rollout.locked = True  # may hold it from here on, even if interrupted
+        try:
+            state = fleet.acquire(rollout.token, holder_info(version, message, "rollback"), lock_wait)
+        except LockHeld:
+            rollout.locked = False
+            raise
+        releases = fleet.history(state, writing=True)
         rollout.timings["lock"] = time.monotonic() - started
         back_to = ledger.rollback_target(releases, version)
         previous = ledger.current(releases)

@@ -4,6 +4,10 @@
 The lock is a directory created with mkdir(2), which is atomic: of two deploys racing for it,
 exactly one succeeds. Its info.json says who holds it. The ledger is a JSON file replaced with
 rename(2) after an fsync, so a reader never sees half of it.
+
+The ledger comes back as the file's raw text: opsctl validates it on its side (a server's contents
+are not trusted), and a broken file is never read as an empty history. A write never replaces a
+copy that knows a later release than the new one (the last guard against losing history).
 """
 
 from __future__ import annotations
@@ -26,6 +30,49 @@ def read_json(path, default):
         return default
     except ValueError:
         return default
+
+
+MAX_LEDGER_BYTES = 16 * 1024 * 1024
+
+
+def read_text(path):
+    """(text, problem): the file as UTF-8 text, (None, None) when there is none."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_LEDGER_BYTES + 1)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, "cannot be read: %s" % exc.strerror
+    if len(raw) > MAX_LEDGER_BYTES:
+        return None, "larger than %d bytes" % MAX_LEDGER_BYTES
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, "not UTF-8 text (byte %d)" % exc.start
+
+
+def last_number(entries):
+    numbers = [e.get("number") for e in entries if isinstance(e, dict)]
+    numbers = [n for n in numbers if isinstance(n, int) and not isinstance(n, bool)]
+    return max(numbers) if numbers else 0
+
+
+def check_replace(path, new_entries):
+    """A message when writing `new_entries` would lose releases this host knows, else None."""
+    text, problem = read_text(path)
+    if text is None:
+        return None if problem is None else "the existing ledger %s" % problem
+    try:
+        old = json.loads(text)
+    except ValueError:
+        old = None
+    if not isinstance(old, list):
+        return "refusing to replace %s: it is not a ledger opsctl wrote (move it aside first)" % path
+    if last_number(old) > last_number(new_entries):
+        return ("refusing to replace %s: it knows release #%d, the new ledger ends at #%d"
+                % (path, last_number(old), last_number(new_entries)))
+    return None
 
 
 def main():
@@ -97,9 +144,13 @@ def main():
         result["holder"] = None
 
     if p["ledger"] is not None:
+        refusal = check_replace(ledger_path, p["ledger"])
+        if refusal:
+            module.fail_json(msg=refusal, ledger_path=ledger_path)
         write_atomic(ledger_path, json.dumps(p["ledger"], indent=1, sort_keys=True))
         changed = True
-    result["ledger"] = read_json(ledger_path, [])
+    result["ledger_text"], result["ledger_problem"] = read_text(ledger_path)
+    result["ledger_path"] = ledger_path
     module.exit_json(changed=changed, **result)
 
 
