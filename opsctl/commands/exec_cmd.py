@@ -28,7 +28,7 @@ def exec_(
     current = ledger.current(entries)
     if current is None:
         raise OpsctlError(f"nothing is deployed to {fleet.env_name} yet")
-    image = f"{fleet.config.image}@{current.digest}" if current.digest else current.image
+    image = current.reference(fleet.config.image)  # validated: the app's repository, never the ledger's word
     env_file = f"{STATE_ROOT}/{fleet.config.app}/{fleet.env_name}/env/{current.config_hash}.env"
     argv = [
         "docker", "run", "--rm", "--env-file", env_file,
@@ -39,9 +39,9 @@ def exec_(
     result = fleet.run("exec.yml", {"opsctl_targets": target, "opsctl_argv": argv}, label="exec", quiet=True)
     task = result.for_task("Run the one-off command").get(target)
     if task is not None:
-        output.stdout().out(str(task.result.get("stdout", "")), highlight=False)
+        output.stdout().out(output.strip_controls(str(task.result.get("stdout", ""))), highlight=False)
         if task.result.get("stderr"):
-            output.stderr().out(str(task.result["stderr"]), highlight=False)
+            output.stderr().out(output.strip_controls(str(task.result["stderr"])), highlight=False)
     if not result.ok:
         code = int(task.result.get("rc") or 1) if task is not None else 1
         raise typer.Exit(code)

@@ -39,7 +39,7 @@ def logs(
             output.warn(f"{host}: {task.result.get('msg') if task else 'no answer'}")
             continue
         for name, text in (task.result.get("logs") or {}).items():
-            output.stdout().print(f"[bold]== {host} {name}[/]")
-            output.stdout().out(text.rstrip("\n"), highlight=False)
+            output.stdout().print(f"[bold]== {host} {output.escape(str(name))}[/]")
+            output.stdout().out(output.strip_controls(str(text)).rstrip("\n"), highlight=False)
     if result.failures():
         raise OpsctlError(f"some hosts did not answer: {result.failure_summary()}")
