@@ -91,8 +91,8 @@ def info(message: str) -> None:
 
 
 def step(message: str) -> None:
-    """One line of progress on long work."""
-    stderr().print(f"[bold cyan]==>[/] {message}" if not is_plain() else f"==> {message}")
+    """One line of progress on long work; `message` is printed literally (it may quote remote text)."""
+    stderr().print(f"[bold cyan]==>[/] {escape(message)}" if not is_plain() else f"==> {escape(message)}")
 
 
 def warn(message: str) -> None:
