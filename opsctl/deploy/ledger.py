@@ -38,10 +38,10 @@ class Release(BaseModel):
 
     number: int = Field(ge=1)
     version: str = Field(pattern=VERSION)
-    image: str = Field(min_length=1, max_length=512)
+    image: str = Field(min_length=1)
     digest: str | None = Field(default=None, pattern=DIGEST)
     config_hash: str = Field(pattern=CONFIG_HASH)
-    who: str = Field(max_length=512)
+    who: str
     when: str = Field(max_length=64)
     status: Status
     previous: int | None = Field(default=None, ge=1)
