@@ -115,3 +115,22 @@ def test_numbers_must_strictly_increase(numbers: list[int]) -> None:
 
 def test_gaps_are_fine_after_trimming() -> None:
     assert [r.number for r in ledger.parse_text(text(entry(5, previous=None), entry(7)), REPO)] == [5, 7]
+
+
+def test_no_mutation_of_a_ledger_escapes_as_anything_but_a_ledger_problem() -> None:
+    import random
+
+    body = text(entry(1), entry(2), entry(3, kind="rollback", target=1, version="v1", image=f"{REPO}:v1"))
+    cases = [body[:cut] for cut in range(len(body))]
+    rng = random.Random(9)
+    values: list[Any] = [None, True, 0, -1, 1.5, "", "x", [], {}, [1], {"a": 1}, "9" * 400, 10**30]
+    for _ in range(400):
+        data = json.loads(body)
+        victim = rng.choice(data)
+        victim[rng.choice(list(victim))] = rng.choice(values)
+        cases.append(json.dumps(data))
+    for case in cases:
+        try:
+            ledger.parse_text(case, REPO)
+        except ledger.LedgerProblem:
+            pass
