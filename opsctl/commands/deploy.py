@@ -31,14 +31,14 @@ def deploy(
 ) -> None:
     """Push configs, pull the image, run the release step, and roll hosts batch by batch."""
     from opsctl import output
-    from opsctl.deploy import render, rollout
+    from opsctl.deploy import flows, render
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
 
     if version is not None:
         check_version(version)  # before anything else runs
     fleet = Fleet.open(load_config(ctx), env)
-    result = rollout.deploy(
+    result = flows.deploy(
         fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message
     )
     if isinstance(result, dict):

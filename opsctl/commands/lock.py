@@ -87,7 +87,7 @@ def release(
             hint=f"if you are sure that deploy is over: {locking.release_command(fleet.env_name, force=True)}",
         )
     result = fleet.state(lock="force_release")
-    task = result.for_task("Lock and ledger").get(fleet.primary)
+    task = result.of("lock").get(fleet.primary)
     if not result.ok or task is None:
         raise OpsctlError(f"could not release the deploy lock: {result.failure_summary()}")
     held = task.result.get("released")

@@ -21,12 +21,12 @@ def rollback(
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
-    from opsctl.deploy import render, rollout
+    from opsctl.deploy import flows, render
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
 
     if version is not None:
         check_version(version)
     fleet = Fleet.open(load_config(ctx), env)
-    result = rollout.rollback(fleet, version, lock_wait=lock_wait, message=message)
+    result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
     render.report(fleet, result, json_)

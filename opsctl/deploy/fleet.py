@@ -5,8 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +17,9 @@ from opsctl.config.inventory import Inventory, load_inventory
 from opsctl.config.models import Config, Environment
 from opsctl.deploy import ledger, locking
 from opsctl.deploy.ledger_copies import Verdict, judge
-from opsctl.deploy.plan import STATE_ROOT
+from opsctl.deploy.names import Names
 from opsctl.deploy.runner import RunResult, run_playbook
 from opsctl.errors import OpsctlError
-
-STATE_TASK = "Lock and ledger"
 
 
 @dataclass
@@ -50,21 +48,26 @@ class Fleet:
         return list(self.inventory.hosts)
 
     @property
-    def state_dir(self) -> str:
-        return f"{STATE_ROOT}/{self.config.app}/{self.env_name}"
+    def names(self) -> Names:
+        return Names(self.config.app, self.env_name)
 
-    def run(self, playbook: str, extravars: dict[str, Any], label: str, **kwargs: Any) -> RunResult:
+    def run(self, playbook: str, constants: dict[str, Any], label: str,
+            data: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
+        """Run a playbook on this fleet: `constants` as extravars, `data` through the run's data file."""
+        from opsctl.deploy.contract import check_supplied
+
+        check_supplied(playbook, set(constants), set(data or {}))
         base = {
             "opsctl_app": self.config.app,
             "opsctl_env": self.env_name,
-            "opsctl_state_dir": self.state_dir,
+            "opsctl_state_dir": self.names.state_dir,
             "opsctl_primary": self.primary,
-            "opsctl_templates": str(paths.templates_dir()),
         }
         return run_playbook(
             playbook,
             self.inventory.path,
-            {**base, **extravars},
+            {**base, **constants},
+            data=data,
             forks=len(self.inventory.hosts) + 1,
             label=f"{self.config.app}-{self.env_name}-{label}",
             **kwargs,
@@ -74,23 +77,23 @@ class Fleet:
 
     @property
     def ledger_path(self) -> str:
-        return f"{self.state_dir}/{ledger.FILE}"
+        return f"{self.names.state_dir}/{ledger.FILE}"
 
     def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None,
               hosts: list[str] | None = None) -> RunResult:
         """One state.yml run: `lock` acts on the lock host; every host in `hosts` reports its ledger."""
         return self.run(
             "state.yml",
-            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_lock_holder": holder or {},
-             "opsctl_state_hosts": ",".join(hosts or [self.primary])},
+            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_state_hosts": ",".join(hosts or [self.primary])},
             label="state",
+            data={"holder": holder or {}},
             quiet=True,
         )
 
     def read_state(self, lock: str = "status", token: str = "", holder: dict[str, Any] | None = None) -> FleetState:
         """The lock (after `lock`) and every reachable host's ledger copy, validated."""
         result = self.state(lock, token, holder, hosts=self.hosts)
-        tasks = result.for_task(STATE_TASK)
+        tasks = result.of("lock")
         on_lock_host = tasks.get(self.primary)
         held = on_lock_host is not None and bool(on_lock_host.result.get("lock_held"))
         if on_lock_host is None or (on_lock_host.status != "ok" and not held):
@@ -148,25 +151,25 @@ class Fleet:
         state = self.read_state(lock="status")
         return self.history(state, writing=False), state.holder
 
-    def acquire(self, token: str, holder: dict[str, Any], lock_wait: float) -> FleetState:
-        """Take the lock (waiting up to `lock_wait` seconds, never for a holder that is gone)."""
-        deadline = time.monotonic() + lock_wait
-        while True:
-            state = self.read_state(lock="acquire", token=token, holder=holder)
-            if not state.held_by_other:
-                return state
-            other = state.holder or locking.Holder(note="no holder information")
-            live = locking.liveness(other, locking.machine(), locking.local_process)
-            if locking.is_stale(live) or time.monotonic() >= deadline:
-                raise locking.LockHeld(other, live, self.env_name)
-            output.step(f"waiting for the deploy lock ({locking.describe(other)})")
-            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+    def acquire(self, token: str, holder: dict[str, Any], lock_wait: float,
+                on_attempt: Callable[[], None] | None = None,
+                on_held: Callable[[], None] | None = None) -> FleetState:
+        """Take the lock and read every ledger copy (locking.acquire_lock: waits up to `lock_wait`
+        seconds, never for a holder that is gone). `on_attempt` runs before each try (from then on
+        the caller may hold the lock), `on_held` after each try that found it taken."""
+        def attempt() -> FleetState:
+            if on_attempt is not None:
+                on_attempt()
+            return self.read_state(lock="acquire", token=token, holder=holder)
+
+        return locking.acquire_lock(attempt, lock_wait=lock_wait, env=self.env_name, on_held=on_held)
 
     def write_ledger(self, entries: list[dict[str, Any]], hosts: list[str] | None = None) -> None:
         result = self.run(
             "state.yml",
-            {"opsctl_lock": "none", "opsctl_ledger": entries, "opsctl_ledger_hosts": ",".join(hosts or self.hosts)},
+            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(hosts or self.hosts)},
             label="ledger",
+            data={"ledger": entries},
             quiet=True,
         )
         if not result.ok:
@@ -235,10 +238,6 @@ def holder_info(version: str | None, message: str | None, action: str) -> dict[s
         "pid": pid if process else None,
         "started": locking.process_started(pid) if process else None,
     }
-
-
-def describe_holder(holder: dict[str, Any] | locking.Holder) -> str:
-    return locking.describe(holder if isinstance(holder, locking.Holder) else locking.Holder.read(holder))
 
 
 def artifacts_hint(path: Path | None) -> str | None:

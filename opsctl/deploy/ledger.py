@@ -89,7 +89,9 @@ class Release(BaseModel):
 
     def reference(self, repository: str) -> str:
         """The image a container of this release runs: by digest when the registry gave one."""
-        return f"{repository}@{self.digest}" if self.digest else f"{repository}:{self.version}"
+        from opsctl.deploy.names import image_ref
+
+        return image_ref(repository, self.version, self.digest)
 
 
 class LedgerProblem(ValueError):

@@ -1,4 +1,5 @@
-"""Who holds the deploy lock, and whether that holder still exists.
+"""The deploy lock: taking it (one loop for deploy, rollback, `releases --repair` and `opsctl lock
+acquire`), who holds it, and whether that holder still exists.
 
 The lock itself lives on the fleet (opsctl_state.py: an atomic mkdir on the lock host). Its
 info.json records the holder: the person, the machine, and for a deploy or rollback the process
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from opsctl import output
 from opsctl.errors import OpsctlError
 
 ALIVE = "alive"  # the holding process runs on this machine
@@ -160,3 +163,39 @@ class LockHeld(OpsctlError):
                          hint=hint)
         self.holder = holder
         self.state = state
+
+
+class Attempted(Protocol):
+    """What one attempt to take the lock found (fleet.FleetState)."""
+
+    @property
+    def held_by_other(self) -> bool: ...
+
+    @property
+    def holder(self) -> Holder | None: ...
+
+
+State = TypeVar("State", bound=Attempted)
+
+
+def acquire_lock(attempt: Callable[[], State], *, lock_wait: float, env: str,
+                 on_held: Callable[[], None] | None = None,
+                 probe: Callable[[int], Process] = local_process) -> State:
+    """Run `attempt` (a state.yml run that takes the lock and reads every ledger copy) until it gets
+    the lock, or raise LockHeld: at once when the holder is gone (a stale lock is never waited
+    on), else after `lock_wait` seconds. `on_held` runs each time the lock turns out to be someone
+    else's. Any other failure is the attempt's own OpsctlError.
+    """
+    deadline = time.monotonic() + lock_wait
+    while True:
+        state = attempt()
+        if not state.held_by_other:
+            return state
+        if on_held is not None:
+            on_held()
+        other = state.holder or Holder(note="no holder information")
+        live = liveness(other, machine(), probe)
+        if is_stale(live) or time.monotonic() >= deadline:
+            raise LockHeld(other, live, env)
+        output.step(f"waiting for the deploy lock ({describe(other)})")
+        time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
