@@ -49,3 +49,19 @@ def test_releases_table_prints_markup_literally(capsys: pytest.CaptureFixture[st
     render.releases([entry])
     out = capsys.readouterr().out
     assert "fix [/bold] now" in out and "[bold]ann" in out and "\x1b" not in out
+
+
+def test_status_table_prints_host_data_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    from opsctl.deploy import render
+
+    hosts = {
+        "web1": [{"service": "web[/bold]", "name": "c1 [red]x", "version": "v1\x1b]52;c;QQ==\x07",
+                  "release": 3, "state": "running [/]", "health": None, "started_at": "2026-11-23T06:00:00Z"}],
+        "web2": [],
+    }
+    render.status(hosts, None)
+    out = capsys.readouterr().out
+    for text in ("web[/bold]", "c1 [red]x", "running [/]", "2026-11-23T06:00:00"):
+        assert text in out
+    assert "\x1b" not in out and "52;c" not in out
+    assert "(nothing running)" in out
