@@ -54,7 +54,7 @@ def acquire(
     from opsctl.deploy.fleet import Fleet, holder_info, new_token
 
     fleet = Fleet.open(load_config(ctx), env)
-    fleet.acquire(new_token(), holder_info(None, message, "manual lock"), lock_wait=0)
+    fleet.acquire(new_token(), lambda: holder_info(None, message, "manual lock"), lock_wait=0)
     output.stdout().print(f"locked {fleet.env_name}; release it with: {locking.release_command(fleet.env_name)}",
                           markup=False)
 

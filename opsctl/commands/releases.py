@@ -74,7 +74,7 @@ def _repair(fleet: Fleet, source: str | None, yes: bool) -> None:
     from opsctl.deploy.ledger_copies import ranges
 
     token = new_token()
-    state = fleet.acquire(token, holder_info(None, "ledger repair", "repair"), lock_wait=0)
+    state = fleet.acquire(token, lambda: holder_info(None, "ledger repair", "repair"), lock_wait=0)
     try:
         verdict = _choose(fleet, state, source)
         writes = verdict.writes()

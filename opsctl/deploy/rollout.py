@@ -147,7 +147,7 @@ class Rollout:
         def attempting() -> None:
             self.locked = True  # may hold it from here on, even if interrupted before it hears so
 
-        state = self.fleet.acquire(self.token, holder_info(version, message, action), lock_wait,
+        state = self.fleet.acquire(self.token, lambda: holder_info(version, message, action), lock_wait,
                                    on_attempt=attempting, on_held=self.not_locked)
         return self.fleet.history(state, writing=True)
 

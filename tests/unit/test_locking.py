@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -64,3 +66,50 @@ def test_a_manual_lock_records_no_process() -> None:
 def test_unreadable_holder_records_do_not_crash() -> None:
     assert locking.Holder.read(["x"]).note == "the lock's info.json is unreadable"
     assert locking.Holder.read({"pid": "12"}).note == "the lock's info.json is not what opsctl writes"
+
+
+class Found:
+    """One attempt's outcome, as Fleet.read_state reports it."""
+
+    def __init__(self, holder: locking.Holder | None) -> None:
+        self.held_by_other = holder is not None
+        self.holder = holder
+
+
+def attempts(outcomes: list[locking.Holder | None], log: list[str]) -> Callable[[], Found]:
+    pending = list(outcomes)
+
+    def attempt() -> Found:
+        log.append("attempt")
+        return Found(pending.pop(0))
+
+    return attempt
+
+
+def test_acquire_lock_waits_for_a_live_holder_then_takes_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    log: list[str] = []
+    monkeypatch.setattr(time, "sleep", lambda seconds: log.append("sleep"))
+    live = holder(machine=locking.machine())
+    state = locking.acquire_lock(attempts([live, live, None], log), lock_wait=5, env="lab",
+                                 on_held=lambda: log.append("held"),
+                                 probe=lambda pid: locking.Process(True, 1000.0))
+    assert not state.held_by_other
+    assert log == ["attempt", "held", "sleep", "attempt", "held", "sleep", "attempt"]
+
+
+def test_acquire_lock_never_waits_on_a_gone_holder() -> None:
+    log: list[str] = []
+    gone = holder(machine=locking.machine())
+    with pytest.raises(locking.LockHeld) as caught:
+        locking.acquire_lock(attempts([gone, None], log), lock_wait=60, env="lab",
+                             probe=lambda pid: locking.Process(False, None))
+    assert log == ["attempt"] and caught.value.state == locking.GONE
+    assert caught.value.hint == "take the lock over with: opsctl lock release -e lab"
+
+
+def test_acquire_lock_gives_up_after_lock_wait() -> None:
+    log: list[str] = []
+    elsewhere = holder(machine="another-machine")
+    with pytest.raises(locking.LockHeld) as caught:
+        locking.acquire_lock(attempts([elsewhere] * 10, log), lock_wait=0, env="lab")
+    assert log == ["attempt"] and caught.value.state == locking.ELSEWHERE
