@@ -32,6 +32,7 @@ def exec_(
     current = ledger.current(entries)
     if current is None:
         raise OpsctlError(f"nothing is deployed to {fleet.env_name} yet")
+    # The ledger entry is validated: the image is the app's repository, never the ledger's word.
     image = image_ref(fleet.config.image, current.version, current.digest)
     env_file = fleet.names.env_file(current.config_hash)
     argv = [
@@ -43,9 +44,9 @@ def exec_(
     result = fleet.run("exec.yml", {"opsctl_targets": target}, label="exec", data={"argv": argv}, quiet=True)
     task = result.of("run").get(target)
     if task is not None:
-        output.stdout().out(str(task.result.get("stdout", "")), highlight=False)
+        output.stdout().out(output.strip_controls(str(task.result.get("stdout", ""))), highlight=False)
         if task.result.get("stderr"):
-            output.stderr().out(str(task.result["stderr"]), highlight=False)
+            output.stderr().out(output.strip_controls(str(task.result["stderr"])), highlight=False)
     if not result.ok:
         code = int(task.result.get("rc") or 1) if task is not None else 1
         raise typer.Exit(code)

@@ -103,13 +103,15 @@ def render_plan(plan: Plan, title: str) -> None:
     console.print(Text(summary + "."), soft_wrap=True)
 
 
-def _confirm(yes: bool, question: str) -> None:
-    if yes or output.is_ci():
+def _confirm(yes: bool, question: str, *, ci_consents: bool = True) -> None:
+    """Ask, unless --yes. For `apply`, CI=true counts as yes; for `destroy` it never does."""
+    if yes or (ci_consents and output.is_ci()):
         return
     if not sys.stdin.isatty():
         raise UsageError(
             "not going ahead: there is no terminal to ask for confirmation on",
-            hint="pass --yes to confirm (CI=true also counts as yes)",
+            hint="pass --yes to confirm" + (" (CI=true also counts as yes)" if ci_consents
+                                            else " (CI=true is not consent to destroy)"),
         )
     if not typer.confirm(question, default=False, err=True):
         raise OpsctlError("cancelled; nothing was changed")
@@ -172,11 +174,14 @@ def destroy(
     env: EnvOpt = None,
     allow_destroy: Annotated[
         list[str] | None,
-        typer.Option("--allow-destroy", metavar="NAME", help="Name of a stateful resource that may be destroyed."),
+        typer.Option("--allow-destroy", metavar="NAME",
+                     help="Name of a stateful resource (or a queue holding messages) that may be destroyed."),
     ] = None,
     yes: YesOpt = False,
 ) -> None:
-    """Remove what opsctl created, in reverse order (stateful resources only when named)."""
+    """Remove what opsctl created, in reverse order (stateful resources, and queues that still
+    hold messages, only when named with --allow-destroy). Needs --yes or a terminal: CI=true is not
+    consent."""
     from opsctl.provision.runner import apply_plan, check_applicable, make_plan
 
     allowed = allow_destroy or []
@@ -191,6 +196,6 @@ def destroy(
     if not the_plan.has_changes:
         output.info("Nothing to destroy.")
         return
-    _confirm(yes, f"Destroy these resources of {target.owner.app}/{env_name}?")
+    _confirm(yes, f"Destroy these resources of {target.owner.app}/{env_name}?", ci_consents=False)
     applied = apply_plan(aws, target, the_plan, output.step)
     output.info(f"Destroyed {len(applied)} resource(s) of {target.owner.app}/{env_name}.")

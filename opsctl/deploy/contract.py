@@ -30,17 +30,16 @@ class Playbook:
     results: dict[str, Result] = field(default_factory=dict)
 
 
-_LOCK = Result("Lock and ledger", "opsctl_state", ("lock_held", "holder", "ledger", "released"))
+# opsctl_state returns the ledger file's raw text; Python validates it (ledger.parse_text).
+_LEDGER = ("ledger_text", "ledger_problem", "ledger_path")
+_LOCK = Result("Lock and ledger", "opsctl_state", ("lock_held", "holder", "released", *_LEDGER))
 
 PLAYBOOKS: dict[str, Playbook] = {
     "prepare.yml": Playbook(
-        constants=frozenset({"opsctl_lock", "opsctl_lock_token", "opsctl_targets", "opsctl_primary_target",
-                             "opsctl_env_file_dest", "opsctl_release_timeout"}),
-        data=frozenset({"holder", "env_file_src", "nginx_conf", "registry", "image", "release_argv"}),
-        results={
-            "lock": Result("Take the deploy lock and read the ledger", "opsctl_state", ("lock_held", "holder", "ledger")),
-            "pull": Result("Pull the image", "opsctl_pull", ("digests",)),
-        },
+        constants=frozenset({"opsctl_targets", "opsctl_primary_target", "opsctl_env_file_dest",
+                             "opsctl_release_timeout"}),
+        data=frozenset({"env_file_src", "nginx_conf", "registry", "image", "release_argv"}),
+        results={"pull": Result("Pull the image", "opsctl_pull", ("digests",))},
     ),
     "roll.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_serial", "opsctl_any_errors_fatal", "opsctl_release",
@@ -51,9 +50,9 @@ PLAYBOOKS: dict[str, Playbook] = {
         results={"swap": Result("Swap containers", "opsctl_swap")},
     ),
     "state.yml": Playbook(
-        constants=frozenset({"opsctl_lock", "opsctl_lock_token", "opsctl_ledger_hosts"}),
+        constants=frozenset({"opsctl_lock", "opsctl_lock_token", "opsctl_state_hosts", "opsctl_ledger_hosts"}),
         data=frozenset({"holder", "ledger"}),
-        optional=frozenset({"opsctl_lock_token", "opsctl_ledger_hosts", "holder", "ledger"}),
+        optional=frozenset({"opsctl_lock_token", "opsctl_state_hosts", "opsctl_ledger_hosts", "holder", "ledger"}),
         results={"lock": _LOCK},
     ),
     "release_stop.yml": Playbook(constants=frozenset({"opsctl_primary_target", "opsctl_release_container"})),
@@ -70,7 +69,7 @@ PLAYBOOKS: dict[str, Playbook] = {
         optional=frozenset({"images"}),
         results={
             "containers": Result("Containers", "opsctl_status", ("containers",)),
-            "ledger": Result("Ledger", "opsctl_state", ("ledger",)),
+            "ledger": Result("Ledger", "opsctl_state", _LEDGER),
         },
     ),
     "logs.yml": Playbook(

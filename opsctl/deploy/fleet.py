@@ -6,6 +6,7 @@ import getpass
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,8 @@ from typing import Any
 from opsctl import output, paths
 from opsctl.config.inventory import Inventory, load_inventory
 from opsctl.config.models import Config, Environment
-from opsctl.deploy import ledger
+from opsctl.deploy import ledger, locking
+from opsctl.deploy.ledger_copies import Verdict, judge
 from opsctl.deploy.names import Names
 from opsctl.deploy.runner import RunResult, run_playbook
 from opsctl.errors import OpsctlError
@@ -38,7 +40,9 @@ class Fleet:
 
     @property
     def primary(self) -> str:
-        return next(iter(self.inventory.hosts))
+        """The lock host. Not the first host listed: two inventories listing the same hosts in
+        another order must lock the same place, so it is the smallest inventory name."""
+        return min(self.inventory.hosts)
 
     @property
     def hosts(self) -> list[str]:
@@ -72,34 +76,119 @@ class Fleet:
 
     # --- lock and ledger -------------------------------------------------------------------
 
-    def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None) -> RunResult:
+    @property
+    def ledger_path(self) -> str:
+        return f"{self.names.state_dir}/{ledger.FILE}"
+
+    def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None,
+              hosts: list[str] | None = None) -> RunResult:
+        """One state.yml run: `lock` acts on the lock host; every host in `hosts` reports its ledger."""
         return self.run(
             "state.yml",
-            {"opsctl_lock": lock, "opsctl_lock_token": token},
+            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_state_hosts": ",".join(hosts or [self.primary])},
             label="state",
             data={"holder": holder or {}},
             quiet=True,
         )
 
-    def read_ledger(self) -> tuple[list[ledger.Release], dict[str, Any] | None]:
-        result = self.state(lock="status")
-        task = result.of("lock").get(self.primary)
-        if not result.ok or task is None:
-            raise OpsctlError(f"could not read the fleet's state: {result.failure_summary()}")
-        return ledger.parse(task.result.get("ledger") or []), task.result.get("holder")
+    def read_state(self, lock: str = "status", token: str = "", holder: dict[str, Any] | None = None) -> FleetState:
+        """The lock (after `lock`) and every reachable host's ledger copy, validated."""
+        result = self.state(lock, token, holder, hosts=self.hosts)
+        tasks = result.of("lock")
+        on_lock_host = tasks.get(self.primary)
+        held = on_lock_host is not None and bool(on_lock_host.result.get("lock_held"))
+        if on_lock_host is None or (on_lock_host.status != "ok" and not held):
+            raise OpsctlError(
+                f"could not reach the lock host {self.primary}: {result.failure_summary()}",
+                hint=artifacts_hint(result.artifacts),
+            )
+        answered = {h: t.result for h, t in tasks.items() if t.status == "ok"}
+        unreachable = [h for h in self.hosts if h not in answered and not (h == self.primary and held)]
+        state = self.ledger_state(answered, unreachable)
+        raw_holder = on_lock_host.result.get("holder")
+        state.holder = locking.Holder.read(raw_holder) if raw_holder else None
+        state.held_by_other = held
+        return state
 
-    def write_ledger(self, entries: list[dict[str, Any]], skip: list[str] | None = None) -> None:
-        """Write the ledger on every host but `skip` (hosts already found unreachable in this command)."""
-        hosts = [h for h in self.hosts if h not in (skip or [])]
+    def ledger_state(self, answered: dict[str, dict[str, Any]], unreachable: list[str]) -> FleetState:
+        """Validate the ledger copies opsctl_state returned per host (raw text) and judge them."""
+        copies: dict[str, list[ledger.Release]] = {}
+        problems: list[str] = []
+        for host in self.hosts:
+            if host not in answered:
+                continue
+            path = str(answered[host].get("ledger_path") or self.ledger_path)
+            try:
+                if answered[host].get("ledger_problem"):
+                    raise ledger.LedgerProblem(str(answered[host]["ledger_problem"]))
+                copies[host] = ledger.parse_text(answered[host].get("ledger_text"), self.config.image)
+            except ledger.LedgerProblem as exc:
+                problems.append(f"host {host}: {path}: {exc}")
+        return FleetState(verdict=judge(copies, unreachable), holder=None, held_by_other=False, problems=problems)
+
+    def history(self, state: FleetState, *, writing: bool) -> list[ledger.Release]:
+        """The validated history, or an error naming what is wrong. Nothing is changed here."""
+        if state.problems:
+            raise OpsctlError(
+                "the release ledger is invalid; opsctl changed nothing:\n" + "\n".join(state.problems),
+                hint="look at the file on that host; if other hosts hold a good copy, move the bad one "
+                     f"aside (mv FILE FILE.broken) and run: opsctl releases --repair -e {self.env_name}",
+            )
+        verdict = state.verdict
+        if verdict.history is None:
+            raise OpsctlError(
+                "\n".join(verdict.problems()),
+                hint=f"see each copy with: opsctl releases -e {self.env_name} --json; choose the true one "
+                     f"with: opsctl releases --repair -e {self.env_name} --from HOST",
+            )
+        for line in verdict.problems():
+            output.warn(line + ("; this run writes the full history to every host" if writing
+                                else f"; to fix: opsctl releases --repair -e {self.env_name}"))
+        for host in verdict.unreachable:
+            output.warn(f"{host} did not answer; its ledger was not read")
+        return verdict.history
+
+    def read_ledger(self) -> tuple[list[ledger.Release], locking.Holder | None]:
+        state = self.read_state(lock="status")
+        return self.history(state, writing=False), state.holder
+
+    def acquire(self, token: str, holder: Callable[[], dict[str, Any]], lock_wait: float,
+                on_attempt: Callable[[], None] | None = None,
+                on_held: Callable[[], None] | None = None) -> FleetState:
+        """Take the lock and read every ledger copy (locking.acquire_lock: waits up to `lock_wait`
+        seconds, never for a holder that is gone). `holder` is called at each try, so the lock's
+        'since' is when it was taken; `on_attempt` runs before each try (from then on the caller
+        may hold the lock), `on_held` after each try that found it taken."""
+        def attempt() -> FleetState:
+            if on_attempt is not None:
+                on_attempt()
+            return self.read_state(lock="acquire", token=token, holder=holder())
+
+        return locking.acquire_lock(attempt, lock_wait=lock_wait, env=self.env_name, on_held=on_held)
+
+    def write_ledger(self, entries: list[dict[str, Any]], hosts: list[str] | None = None,
+                     skip: list[str] | None = None) -> None:
+        """Write the ledger on `hosts` (default all) but `skip` (hosts found unreachable in this command)."""
+        chosen = [h for h in (hosts or self.hosts) if h not in (skip or [])]
         result = self.run(
             "state.yml",
-            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(hosts)},
+            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(chosen)},
             label="ledger",
             data={"ledger": entries},
             quiet=True,
         )
         if not result.ok:
             raise OpsctlError(f"could not write the release ledger: {result.failure_summary()}")
+
+
+@dataclass
+class FleetState:
+    """What one state.yml run found: the ledger copies (judged), the lock's holder, problems."""
+
+    verdict: Verdict
+    holder: locking.Holder | None
+    held_by_other: bool  # an acquire found the lock taken
+    problems: list[str]  # copies that are not valid ledgers: "host H: FILE: what is wrong"
 
 
 def local_fleet(config: Config, env_name: str | None) -> Fleet:
@@ -140,27 +229,20 @@ def now() -> str:
 
 
 def holder_info(version: str | None, message: str | None, action: str) -> dict[str, Any]:
+    """What the lock records about its holder. A deploy or rollback records its process (machine,
+    pid, start time) so a lock left by a killed run is recognised; a manual lock has no process."""
+    process = action != "manual lock"
+    pid = os.getpid()
     return {
         "who": who(),
         "since": now(),
         "version": version,
         "message": message,
         "action": action,
-        "pid": os.getpid(),
+        "machine": locking.machine(),
+        "pid": pid if process else None,
+        "started": locking.process_started(pid) if process else None,
     }
-
-
-def describe_holder(holder: dict[str, Any]) -> str:
-    parts = [str(holder.get("who", "someone"))]
-    if holder.get("action"):
-        parts.append(f"{holder['action']} {holder.get('version') or ''}".strip())
-    if holder.get("since"):
-        parts.append(f"since {holder['since']}")
-    if holder.get("message"):
-        parts.append(f"({holder['message']})")
-    if holder.get("pid"):
-        parts.append(f"pid {holder['pid']}")
-    return " ".join(parts)
 
 
 def artifacts_hint(path: Path | None) -> str | None:

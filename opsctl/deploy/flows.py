@@ -6,6 +6,7 @@ Rollout (rollout.py) runs the playbooks that act on the hosts.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,20 +45,34 @@ class Outcome:
         }
 
 
-def _digest_ref(repository: str, digests: dict[str, list[str]]) -> str | None:
-    """The repo@sha256 all hosts agree on; None when the registry gave none (e.g. a local image)."""
-    found: set[str] = set()
-    for refs in digests.values():
-        mine = [r for r in refs if r.split("@", 1)[0] == repository]
-        if mine:
-            found.add(mine[0])
+def _digest_ref(repository: str, digests: dict[str, list[Any]]) -> str | None:
+    """The repo@sha256 all hosts agree on; None when the registry gave none (e.g. a local image).
+
+    The digests are what each host's Docker reported, so they are checked like any data read from
+    a server: a reference to the app's repository whose digest is not sha256:<64 hex> is refused,
+    naming the host, before it can reach a container's image or the ledger.
+    """
+    found: dict[str, list[str]] = {}
+    for host, refs in sorted(digests.items()):
+        mine = [r for r in refs if not isinstance(r, str) or r.split("@", 1)[0] == repository]
+        if not mine:
+            continue
+        ref = mine[0]
+        digest = ref.split("@", 1)[1] if isinstance(ref, str) and "@" in ref else ""
+        if not re.fullmatch(ledger.DIGEST, digest):
+            raise OpsctlError(
+                f"{host} reported a malformed image digest: {str(ref)[:200]!r} (expected "
+                f"{repository}@sha256: followed by 64 hex digits); no running container was touched",
+                hint="check the Docker engine and registry that host uses, then deploy again",
+            )
+        found.setdefault(ref, []).append(host)
     if len(found) > 1:
         raise OpsctlError(
             "the hosts pulled different images for the same tag (was it pushed again during the "
-            "deploy?): " + ", ".join(sorted(found)),
+            "deploy?): " + ", ".join(f"{ref} ({', '.join(hosts)})" for ref, hosts in sorted(found.items())),
             hint="deploy again; each host will pull the same digest",
         )
-    return found.pop() if found else None
+    return next(iter(found)) if found else None
 
 
 # --- the two flows --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opsctl import output
 from opsctl.deploy import ledger
 from opsctl.deploy.fleet import Fleet
 from opsctl.errors import OpsctlError
@@ -27,8 +28,13 @@ def fleet_status(fleet: Fleet) -> tuple[dict[str, list[dict[str, Any]]], list[le
     for host, task in result.of("containers").items():
         if task.status == "ok":
             containers[host] = sorted(task.result.get("containers", []), key=lambda c: (c["service"] or "", c["name"]))
-    copies = [t.result.get("ledger") or [] for t in result.of("ledger").values() if t.status == "ok"]
+    answered = {h: t.result for h, t in result.of("ledger").items() if t.status == "ok"}
     unreachable = sorted({r.host for r in result.failures()})
     if len(unreachable) == len(fleet.hosts):
         raise OpsctlError(f"no host answered: {result.failure_summary()}")
-    return containers, ledger.newest(copies), unreachable
+    try:
+        history = fleet.history(fleet.ledger_state(answered, []), writing=False)
+    except OpsctlError as exc:  # what runs where is still worth showing; the ledger problem is named
+        output.warn(exc.message)
+        history = []
+    return containers, history, unreachable

@@ -94,7 +94,7 @@ def plan_rollout(
         env=env_name,
         hosts=hosts,
         all_hosts=all_hosts,
-        primary=all_hosts[0],
+        primary=min(all_hosts),  # the lock host, whatever the inventory order (see Fleet.primary)
         batches=[],
         services=services,
     )

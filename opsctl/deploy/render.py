@@ -30,7 +30,7 @@ def outcome(result: Any) -> None:
         output.info(f"[green]release #{release.number}[/] {release.title}: {release.status} ({timings})")
     else:
         output.error(f"release #{release.number} {release.title}: {release.status}")
-        output.info(f"fleet: {result.fleet_state}")
+        output.info(f"fleet: {output.escape(result.fleet_state)}")  # may quote hosts' error text
 
 
 def releases(entries: list[ledger.Release]) -> None:
@@ -40,10 +40,10 @@ def releases(entries: list[ledger.Release]) -> None:
     table = Table("#", "release", "version", "status", "who", "when", "digest", "message", box=None)
     for r in reversed(entries):
         mark = "*" if now is not None and r.number == now.number else ""
-        table.add_row(
-            f"{r.number}{mark}", r.title, r.version, r.status, r.who, r.when,
-            (r.digest or "-")[:19], r.message or "",
-        )
+        # Every cell is literal text: ledger fields come from the servers (and people's messages).
+        cells = [f"{r.number}{mark}", r.title, r.version, r.status, r.who, r.when,
+                 (r.digest or "-")[:19], r.message or ""]
+        table.add_row(*(output.literal(c) for c in cells))
     output.stdout().print(table)
     if not entries:
         output.info("no releases yet")
@@ -57,10 +57,11 @@ def status(hosts: dict[str, list[dict[str, Any]]], current: ledger.Release | Non
         if not containers:
             table.add_row(host, "-", "(nothing running)", "", "", "", "", "")
         for c in containers:
-            table.add_row(
-                host, c.get("service") or "-", c["name"], c.get("version") or "-", c.get("release") or "-",
-                c["state"], c.get("health") or "-", (c.get("started_at") or "")[:19],
-            )
+            # Every field was read from the host (container names, labels, states): literal text.
+            cells = [c.get("service") or "-", c.get("name") or "-", c.get("version") or "-",
+                     c.get("release") or "-", c.get("state") or "-", c.get("health") or "-",
+                     str(c.get("started_at") or "")[:19]]
+            table.add_row(output.literal(host), *(output.literal(str(cell)) for cell in cells))
     output.stdout().print(table)
     if current is not None:
-        output.info(f"current release: #{current.number} {current.title}")
+        output.info(f"current release: #{current.number} {output.escape(current.title)}")

@@ -12,7 +12,6 @@ from opsctl import output
 from opsctl.config.secrets import secret_value
 from opsctl.deploy import ledger
 from opsctl.deploy.fleet import Fleet, artifacts_hint, holder_info, new_token
-from opsctl.deploy.locking import acquire_lock
 from opsctl.deploy.names import LABEL_PREFIX
 from opsctl.deploy.plan import (
     RolloutPlan,
@@ -23,7 +22,7 @@ from opsctl.deploy.plan import (
     select_services,
     service_specs,
 )
-from opsctl.deploy.runner import RunResult, TaskResult, secret_dir, write_secret
+from opsctl.deploy.runner import RunResult, secret_dir, write_secret
 from opsctl.errors import OpsctlError
 from opsctl.paths import templates_dir
 from opsctl.validate import split_csv
@@ -123,54 +122,41 @@ class Rollout:
 
     def prepare(self, image: str, version: str, conf_hash: str, env_text: str,
                 lock_wait: float, message: str | None, action: str) -> tuple[list[ledger.Release], dict[str, list[str]]]:
-        """Lock, push configs, pull, run the release step. Returns the ledger and digests per host."""
+        """Lock and validate the ledger, then push configs, pull, run the release step.
+        Returns the ledger and the digests per host."""
+        releases = self.take_lock(version, message, lock_wait, action)
         release = self.release_step(image, version, conf_hash) if action == "deploy" else None
-
-        def attempt() -> tuple[RunResult, TaskResult | None]:
-            # From here on this rollout may hold the lock, even if interrupted before it hears so.
-            self.locked = True
-            data = {"holder": holder_info(version, message, action), "image": image,
-                    "release_argv": release[1] if release else []}
-            try:
-                result = self._prepare_run(conf_hash, env_text, data)
-            except KeyboardInterrupt:
-                self.stop_release(release)
-                raise
-            return result, result.of("lock").get(self.plan.primary)
-
-        def failed(result: RunResult) -> OpsctlError:
+        data = {"image": image, "release_argv": release[1] if release else []}
+        try:
+            result = self._prepare_run(conf_hash, env_text, data)
+        except KeyboardInterrupt:
             self.stop_release(release)
-            return OpsctlError(
+            raise
+        if not result.ok:
+            self.stop_release(release)
+            raise OpsctlError(
                 "preparation failed; no running container was touched:\n" + result.failure_summary(),
                 hint=artifacts_hint(result.artifacts),
             )
-
-        result, lock = acquire_lock(attempt, lock_wait=lock_wait, failed=failed, on_held=self.not_locked)
-        releases = ledger.parse(lock.result.get("ledger") or [])
         digests = {host: list(r.result.get("digests") or []) for host, r in result.of("pull").items()}
         return releases, digests
 
-    def take_lock(self, version: str | None, message: str | None, lock_wait: float) -> list[ledger.Release]:
-        """Take the lock alone (a rollback needs no configs or pulls) and read the ledger."""
-        def attempt() -> tuple[RunResult, TaskResult | None]:
-            self.locked = True  # may hold it from here on, even if interrupted
-            holder = holder_info(version, message, "rollback")
-            result = self.fleet.state(lock="acquire", token=self.token, holder=holder)
-            return result, result.of("lock").get(self.fleet.primary)
+    def take_lock(self, version: str | None, message: str | None, lock_wait: float,
+                  action: str = "rollback") -> list[ledger.Release]:
+        """Take the lock (state.yml, before anything else runs) and read every host's ledger copy:
+        the validated history, or an error naming the broken or divergent copies."""
+        def attempting() -> None:
+            self.locked = True  # may hold it from here on, even if interrupted before it hears so
 
-        def failed(result: RunResult) -> OpsctlError:
-            return OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
-
-        _, task = acquire_lock(attempt, lock_wait=lock_wait, failed=failed, on_held=self.not_locked)
-        return ledger.parse(task.result.get("ledger") or [])
+        state = self.fleet.acquire(self.token, lambda: holder_info(version, message, action), lock_wait,
+                                   on_attempt=attempting, on_held=self.not_locked)
+        return self.fleet.history(state, writing=True)
 
     def not_locked(self) -> None:
         self.locked = False
 
     def _prepare_run(self, conf_hash: str, env_text: str, data: dict[str, Any]) -> RunResult:
         constants = {
-            "opsctl_lock": "acquire",
-            "opsctl_lock_token": self.token,
             "opsctl_targets": ",".join(self.plan.hosts),
             "opsctl_primary_target": self.plan.hosts[0],
             "opsctl_env_file_dest": self.plan.names.env_file(conf_hash),

@@ -231,7 +231,7 @@ def guard_stateful(change: Change, *, destroy: bool, allowed: Iterable[str]) -> 
         )
         return change
     change.action = Action.KEEP
-    change.note = (
+    change.note = (f"{change.note}; " if change.note else "") + (
         f"stateful: kept unless named with --allow-destroy {change.name}"
         if destroy
         else "not in config any more; stateful, so kept (remove it with "

@@ -1,13 +1,15 @@
 """SQS: the configured queues, their dead-letter queues, and the SES feedback queue.
 
 Read current -> diff -> apply. Queues are found by the `<app>-<env>-` name prefix and owned by
-their tags, so a queue removed from config shows as a delete.
+their tags, so a queue removed from config shows as a delete. A queue that still holds messages
+is stateful: deleting it (destroy, or removal from config) needs `--allow-destroy NAME`, like a
+database.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +65,24 @@ def _read_queue(aws: Aws, url: str) -> Observed | None:
     return Observed(
         attrs=queue_attrs({str(k): v for k, v in attrs.items()}),
         tags=dict(tags),
-        ids={"url": url, "arn": attrs.get("QueueArn", "")},
+        ids={"url": url, "arn": attrs.get("QueueArn", ""),
+             "messages": str(message_count({str(k): v for k, v in attrs.items()}))},
     )
+
+
+MESSAGE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                  "ApproximateNumberOfMessagesDelayed")
+
+
+def message_count(raw: Mapping[str, str]) -> int:
+    """Messages a queue still holds: waiting, in flight, or delayed (SQS's approximate counts)."""
+    total = 0
+    for key in MESSAGE_COUNTS:
+        try:
+            total += int(raw.get(key, 0))
+        except (TypeError, ValueError):
+            continue
+    return total
 
 
 def queue_attrs(raw: dict[str, str]) -> dict[str, Any]:
@@ -161,7 +179,16 @@ def diff(target: Target, state: SqsState, *, destroy: bool = False) -> list[Chan
             continue
         kind = DEAD_LETTER_QUEUE if name.endswith("-dlq") else QUEUE
         changes.append(diff_observed(kind, name, desired=None, observed=observed, owner=target.owner))
-    return changes
+    return [_holding_messages(c, state.queues.get(c.name)) for c in changes]
+
+
+def _holding_messages(change: Change, observed: Observed | None) -> Change:
+    """A delete of a queue with messages in it loses them: treat it as stateful (see guard_stateful)."""
+    held = int((observed.ids.get("messages") if observed else None) or 0)
+    if change.action is Action.DELETE and held > 0:
+        change.stateful = True
+        change.note = f"holds about {held} message(s)"
+    return change
 
 
 def _aws_attributes(target_region: str, account_id: str, name: str, attrs: dict[str, Any]) -> dict[str, str]:

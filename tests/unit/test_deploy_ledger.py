@@ -11,7 +11,7 @@ from opsctl.errors import OpsctlError
 def rel(number: int, version: str, status: str = ledger.SUCCEEDED, kind: str = "deploy",
         target: int | None = None) -> ledger.Release:
     return ledger.Release(
-        number=number, version=version, image=f"app:{version}", digest=None, config_hash="c",
+        number=number, version=version, image=f"app:{version}", digest=None, config_hash="0123456789ab",
         who="me", when="t", status=status, previous=number - 1 or None, kind=kind, target=target,
     )
 
@@ -59,9 +59,9 @@ def test_rollback_target_refuses(history: list[ledger.Release], version: str | N
         ledger.rollback_target(history, version)
 
 
-def test_newest_copy_wins_and_roundtrip() -> None:
-    short = [rel(1, "v1").to_json()]
-    long = [rel(1, "v1").to_json(), rel(2, "v2").to_json()]
-    assert [r.number for r in ledger.newest([short, long, []])] == [1, 2]
-    assert ledger.parse(ledger.append(ledger.parse(long), rel(3, "v3")))[-1].title == "deploy v3"
-    assert rel(4, "v1", kind="rollback", target=1).title == "rollback to #1 (v1)"
+def test_roundtrip_and_append() -> None:
+    history = [rel(1, "v1"), rel(2, "v2")]
+    again = ledger.parse(ledger.append(history, rel(3, "v3")), "app")
+    assert again[-1].title == "deploy v3" and again[:2] == history
+    with pytest.raises(OpsctlError):
+        ledger.append(history, rel(2, "v9"))

@@ -55,7 +55,7 @@ def test_plan_places_groups_and_singletons() -> None:
     env = config.environments["production"]
     p = plan.plan_rollout(config, "production", env, inv, list(inv.hosts), list(config.services))
     assert p.batches == [["web1", "web2"], ["web3", "job1"]]
-    assert p.primary == "web1"
+    assert p.primary == "job1"  # the lock host: the smallest name, whatever the inventory order
     assert p.placement["web1"] == {"web": "http", "worker": "absent", "clock": "singleton"}
     assert p.placement["web2"]["clock"] == "absent"
     assert p.placement["job1"] == {"web": "http", "worker": "process", "clock": "absent"}
