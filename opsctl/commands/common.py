@@ -24,6 +24,9 @@ EnvOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 LockWaitOpt = Annotated[float, typer.Option("--lock-wait", help="Seconds to wait for the deploy lock.")]
+SkipHooksOpt = Annotated[
+    bool, typer.Option("--skip-hooks", help="Do not run the hooks in .opsctl/hooks/.")
+]
 MessageOpt = Annotated[
     str | None, typer.Option("--message", "-m", help="Note recorded with the lock and release.")
 ]

@@ -53,6 +53,9 @@ def write_starter(target: Path, app_name: str, force: bool) -> list[tuple[Path, 
         inventory.parent.mkdir(parents=True, exist_ok=True)
         inventory.write_text(STARTER_INVENTORY, encoding="utf-8")
         results.append((inventory, "wrote"))
+    from opsctl.hooks import write_samples
+
+    results += write_samples(target.parent)
     return results
 
 

@@ -34,7 +34,7 @@ def acquire(
     message: Annotated[str | None, typer.Option("--message", "-m", help="Why.")] = None,
 ) -> None:
     """Take the deploy lock (e.g. to freeze deploys during maintenance)."""
-    from opsctl import output
+    from opsctl import lifecycle, output
     from opsctl.deploy.fleet import Fleet, describe_holder, holder_info, new_token
     from opsctl.errors import OpsctlError
 
@@ -46,12 +46,13 @@ def acquire(
     if not result.ok:
         raise OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
     output.stdout().print(f"locked {fleet.env_name}; release it with: opsctl lock release -e {fleet.env_name}")
+    lifecycle.notify_lock(fleet, "took the deploy lock", message)
 
 
 @app.command("release")
 def release(ctx: typer.Context, env: EnvOpt = None) -> None:
     """Release the deploy lock, including one left by a killed process."""
-    from opsctl import output
+    from opsctl import lifecycle, output
     from opsctl.deploy.fleet import Fleet, describe_holder
     from opsctl.errors import OpsctlError
 
@@ -62,3 +63,5 @@ def release(ctx: typer.Context, env: EnvOpt = None) -> None:
         raise OpsctlError(f"could not release the deploy lock: {result.failure_summary()}")
     held = task.result.get("released")
     output.stdout().print(f"released the lock held by {describe_holder(held)}" if held else "was not locked")
+    if held:
+        lifecycle.notify_lock(fleet, f"released the deploy lock held by {describe_holder(held)}", None)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, load_config
+from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, SkipHooksOpt, load_config
 
 
 def rollback(
@@ -18,9 +18,11 @@ def rollback(
     env: EnvOpt = None,
     lock_wait: LockWaitOpt = 0.0,
     message: MessageOpt = None,
+    skip_hooks: SkipHooksOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
+    from opsctl import lifecycle
     from opsctl.deploy import render, rollout
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
@@ -28,5 +30,9 @@ def rollback(
     if version is not None:
         check_version(version)
     fleet = Fleet.open(load_config(ctx), env)
-    result = rollout.rollback(fleet, version, lock_wait=lock_wait, message=message)
+    # pre-rollback runs before the lock is taken (opsctl.lifecycle).
+    around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks)
+    with around.guard():
+        result = rollout.rollback(fleet, version, lock_wait=lock_wait, message=message)
+    around.finished(result)
     render.report(fleet, result, json_)

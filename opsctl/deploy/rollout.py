@@ -52,6 +52,8 @@ class Outcome:
     error: str | None = None
     fleet_state: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # The release that was current before this one (for hooks and notifications).
+    previous: ledger.Release | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -389,6 +391,13 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
 
 def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
                      target: Target, previous: ledger.Release | None, started: float) -> Outcome:
+    outcome = _roll_and_record_steps(rollout, releases, entry, target, previous, started)
+    outcome.previous = previous
+    return outcome
+
+
+def _roll_and_record_steps(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
+                           target: Target, previous: ledger.Release | None, started: float) -> Outcome:
     fleet = rollout.fleet
     plan = rollout.plan
     fatal = fleet.env.rollout.max_failures == 0
@@ -453,12 +462,7 @@ def announce(fleet: Fleet, outcome: Outcome) -> None:
         return
     from opsctl import notify
 
-    release = outcome.release
-    notify.send(fleet.config.notify, notify.event_of(release.kind, outcome.ok), {
-        "app": fleet.config.app, "env": fleet.env_name, "release": release.number, "title": release.title,
-        "version": release.version, "status": release.status, "who": release.who,
-        "fleet_state": outcome.fleet_state, "error": outcome.error,
-    })
+    notify.send(fleet.config.notify, notify.outcome_event(fleet.config.app, fleet.env_name, outcome))
 
 
 def _finished(entry: ledger.Release, started: float, status: str | None = None,
