@@ -14,6 +14,9 @@ def exec_(
     command: Annotated[list[str], typer.Argument(help="Command and arguments to run.")],
     env: EnvOpt = None,
     host: Annotated[str | None, typer.Option("--host", help="Host (default: the primary).")] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="A terminal on the host (ssh -t, docker run -it).")
+    ] = False,
 ) -> None:
     """Run a one-off command in a new container of the current release's image."""
     from opsctl import output
@@ -23,6 +26,10 @@ def exec_(
     from opsctl.errors import OpsctlError
 
     fleet = Fleet.open(load_config(ctx), env)
+    if interactive:
+        from opsctl import interactive as tty
+
+        raise typer.Exit(tty.run(fleet, host, command))
     target = select_hosts(fleet.inventory, [host] if host else [fleet.primary])[0]
     entries, _ = fleet.read_ledger()
     current = ledger.current(entries)

@@ -66,7 +66,7 @@ def test_out_before_the_swap_and_back_in_after(moto: str, tmp_path: Path) -> Non
 
 
 def test_an_aws_failure_is_one_line_naming_group_target_and_reason(moto: str, tmp_path: Path) -> None:
-    config, elb, arn, instance = setup(moto, tmp_path)
+    config, _, arn, instance = setup(moto, tmp_path)
     missing = arn.replace("/shop-web/", "/gone-web/").rsplit("/", 1)[0] + "/0123456789abcdef"
     config.write_text(config.read_text().replace(arn, missing))
     failed = hook(config, "deregister")
