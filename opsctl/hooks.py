@@ -124,9 +124,10 @@ class Hooks:
         if not path.exists():
             return None
         if not path.is_file() or not os.access(path, os.X_OK):
+            shown = HOOKS_DIR / name  # a constant: messages may be read as markup
             raise OpsctlError(
-                f"hook {path} is not an executable file; nothing was run",
-                hint=f"chmod +x {path}, remove it, or pass --skip-hooks",
+                f"hook {shown} is not an executable file; nothing was run",
+                hint=f"chmod +x {shown}, remove it, or pass --skip-hooks",
             )
         return path
 
@@ -139,7 +140,7 @@ class Hooks:
             name = path.name
             if name in NAMES or name.startswith(".") or name.endswith(".sample") or name.lower().startswith("readme"):
                 continue
-            output.warn(f"{path} is not a hook opsctl runs (names: {', '.join(NAMES)}); ignored")
+            plain_warning(f"{HOOKS_DIR / name} is not a hook opsctl runs (names: {', '.join(NAMES)}); ignored")
 
     def pre(self, name: str, ctx: HookContext) -> None:
         """Run a pre-* hook; raise HookFailed (with its last output lines) if it fails."""
@@ -148,10 +149,10 @@ class Hooks:
             return
         code, tail = self._run(path, name, ctx)
         if code != 0:
-            shown = "\n".join(tail)
+            # Its output was shown as it came (as data, above); the error names only the hook.
             raise HookFailed(
                 f"hook {name} {_describe(code, self.timeout)}; {ctx.command} did not start"
-                + (f"; its last output:\n{shown}" if shown else ""),
+                + (" (its output is above)" if tail else ""),
                 hint="fix what the hook reports, or pass --skip-hooks to run without hooks",
             )
 
@@ -160,13 +161,13 @@ class Hooks:
         try:
             path = self.find(name)
         except OpsctlError as exc:
-            output.warn(exc.message)
+            plain_warning(exc.message)
             return False
         if path is None:
             return True
         code, _ = self._run(path, name, ctx)
         if code != 0:
-            output.warn(f"hook {name} {_describe(code, self.timeout)}")
+            plain_warning(f"hook {name} {_describe(code, self.timeout)}")
         return code == 0
 
     def failed(self, ctx: HookContext, error: str) -> None:
@@ -189,6 +190,13 @@ class Hooks:
         output.step(f"hook {name}")
         return run_hook([str(path)], hook_environment(ctx, name, self.secret_names),
                         cwd=self.directory.parent.parent, timeout=self.timeout, prefix=f"  {name}: ")
+
+
+def plain_warning(message: str) -> None:
+    """`warning: MESSAGE` with MESSAGE shown as written (file names and outside text are not markup)."""
+    from rich.text import Text
+
+    output.stderr().print(Text.assemble(("warning:", "yellow"), " ", message))
 
 
 def write_samples(base_dir: Path) -> list[tuple[Path, str]]:

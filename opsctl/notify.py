@@ -18,8 +18,6 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from opsctl import output
-
 if TYPE_CHECKING:
     from opsctl.config.models import Webhook
 
@@ -264,6 +262,6 @@ def send(hooks: list[Webhook], event: Event, deadline: float = DEADLINE) -> list
 
 
 def _warn(message: str) -> None:
-    from rich.markup import escape
+    from opsctl.hooks import plain_warning
 
-    output.warn(escape(message.replace("\n", " ")[:300]))
+    plain_warning(message.replace("\n", " ")[:300])
