@@ -13,8 +13,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -143,7 +141,7 @@ class Hooks:
             plain_warning(f"{HOOKS_DIR / name} is not a hook opsctl runs (names: {', '.join(NAMES)}); ignored")
 
     def pre(self, name: str, ctx: HookContext) -> None:
-        """Run a pre-* hook; raise HookFailed (with its last output lines) if it fails."""
+        """Run a pre-* hook; raise HookFailed if it fails (its output was streamed as it came)."""
         path = self.find(name)
         if path is None:
             return
@@ -173,18 +171,6 @@ class Hooks:
     def failed(self, ctx: HookContext, error: str) -> None:
         ctx.error = error
         self.post("on-failure", ctx)
-
-    @contextmanager
-    def on_failure(self, ctx: HookContext) -> Iterator[None]:
-        """Run on-failure if the block raises an opsctl error or is interrupted, then re-raise."""
-        try:
-            yield
-        except OpsctlError as exc:
-            self.failed(ctx, exc.message)
-            raise
-        except KeyboardInterrupt:
-            self.failed(ctx, "interrupted")
-            raise
 
     def _run(self, path: Path, name: str, ctx: HookContext) -> tuple[int, list[str]]:
         output.step(f"hook {name}")
