@@ -186,6 +186,7 @@ def test_deploy_takes_each_host_out_of_the_target_group_around_its_swap(images: 
     config = yaml.safe_load((HELLO / "opsctl.yml").read_text())
     lab_env = config["environments"]["lab"]
     lab_env["load_balancer"]["target_group"] = "hello-lab-web"
+    lab_env["rollout"]["rollback_batch"] = 1  # all at once would empty the target group
     where = project(tmp_path, environments={"lab": lab_env},
                     aws={"region": "us-east-1", "load_balancer": {"deregistration_delay": 0}})
     applied = run(where, "provision", "apply", "-e", "lab", "--yes")
@@ -207,6 +208,15 @@ def test_deploy_takes_each_host_out_of_the_target_group_around_its_swap(images: 
     expected = [step for host in order for step in (("out", host, "v1"), ("in", host, "v2"))]
     assert watch.changes == expected
     assert watch.members() == set(hosts())
+
+    # A rollback takes the same path back.
+    with TargetGroupWatch(arn) as watch:
+        with Load([f"http://127.0.0.1:{port}/version" for port in http_ports().values()]) as traffic:
+            back = run(where, "rollback", "-e", "lab")
+        time.sleep(0.3)
+    assert back.returncode == 0, back.stderr
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert watch.changes == [step for host in order for step in (("out", host, "v2"), ("in", host, "v1"))]
 
 
 def test_a_load_balancer_failure_names_group_target_and_reason(images: None, tmp_path: Path) -> None:
