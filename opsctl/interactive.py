@@ -45,7 +45,8 @@ def ssh_argv(host: str, host_vars: dict[str, Any], remote: list[str]) -> list[st
 def run(fleet: Any, host: str | None, command: list[str]) -> int:
     """Start the terminal session; return the command's exit code."""
     from opsctl.deploy import ledger
-    from opsctl.deploy.plan import STATE_ROOT, select_hosts
+    from opsctl.deploy.names import image_ref
+    from opsctl.deploy.plan import select_hosts
 
     if not command:
         raise UsageError("which command? e.g. opsctl exec -i -- bash")
@@ -56,8 +57,8 @@ def run(fleet: Any, host: str | None, command: list[str]) -> int:
     current = ledger.current(entries)
     if current is None:
         raise OpsctlError(f"nothing is deployed to {fleet.env_name} yet")
-    image = f"{fleet.config.image}@{current.digest}" if current.digest else current.image
-    env_file = f"{STATE_ROOT}/{fleet.config.app}/{fleet.env_name}/env/{current.config_hash}.env"
+    image = image_ref(fleet.config.image, current.version, current.digest)
+    env_file = fleet.names.env_file(current.config_hash)
     labels = {"OPSCTL_APP": fleet.config.app, "OPSCTL_ENV": fleet.env_name,
               "OPSCTL_VERSION": current.version, "OPSCTL_RELEASE": str(current.number)}
     argv = ssh_argv(target, fleet.inventory.hosts[target], docker_argv(image, env_file, labels, command))

@@ -4,7 +4,7 @@ in `.opsctl/hooks/` and the notifications of `notify:`.
 Commands call `begin` before they touch anything (a failing pre-* hook stops them there), run
 their work inside `guard()` (an error runs on-failure and notifies), and end with `finished`
 (deploy, rollback) or `succeeded` (build, provision). The outcome of a deploy or rollback is
-notified by the flow itself (rollout.announce) so that every way of ending it is covered once.
+notified by the flow itself (flows.announce) so that every way of ending it is covered once.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def begin_rollout(fleet: Any, command: str, version: str | None, hosts: str | No
     chosen = select_hosts(fleet.inventory, split_csv(hosts))
     if command == "deploy":
         version = version or fleet.env.tag
-        if version is None:  # bad input: said before any hook runs (rollout.deploy says the same)
+        if version is None:  # bad input: said before any hook runs (flows.deploy says the same)
             raise OpsctlError(
                 f"which version? give one (opsctl deploy v65 -e {fleet.env_name}) or set "
                 f"environments.{fleet.env_name}.tag",

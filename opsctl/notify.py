@@ -86,7 +86,7 @@ class Event:
 
 
 def outcome_event(app: str, env: str, outcome: Any) -> Event:
-    """The event for a finished deploy or rollback (a rollout.Outcome)."""
+    """The event for a finished deploy or rollback (a flows.Outcome)."""
     release = outcome.release
     kind = "rollback" if release.kind == "rollback" else "deploy"
     previous = getattr(outcome, "previous", None)

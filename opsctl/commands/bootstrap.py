@@ -30,10 +30,10 @@ def bootstrap(
     output.step(f"bootstrap {', '.join(targets)} for {config.app} ({fleet.env_name})")
     result = fleet.run(
         "bootstrap.yml",
-        {"opsctl_targets": ",".join(targets), "opsctl_network": f"opsctl-{config.app}-{fleet.env_name}"},
+        {"opsctl_targets": ",".join(targets), "opsctl_network": fleet.names.network},
         label="bootstrap",
     )
     if not result.ok:
         raise OpsctlError(f"bootstrap failed:\n{result.failure_summary()}")
-    for host, task in result.for_task("Report the engine").items():
+    for host, task in result.of("engine").items():
         output.stdout().print(f"{host}: ready (Docker {str(task.result.get('stdout', '')).strip()})")

@@ -34,7 +34,7 @@ def deploy(
     from contextlib import nullcontext
 
     from opsctl import lifecycle, output
-    from opsctl.deploy import render, rollout
+    from opsctl.deploy import flows, render
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
 
@@ -44,7 +44,7 @@ def deploy(
     # Hooks and notifications (opsctl.lifecycle): pre-deploy runs before the lock is taken.
     around = None if dry_run else lifecycle.begin_rollout(fleet, "deploy", version, hosts, message, skip_hooks)
     with around.guard() if around else nullcontext():
-        result = rollout.deploy(
+        result = flows.deploy(
             fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message
         )
     if isinstance(result, dict):

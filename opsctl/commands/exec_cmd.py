@@ -22,7 +22,8 @@ def exec_(
     from opsctl import output
     from opsctl.deploy import ledger
     from opsctl.deploy.fleet import Fleet
-    from opsctl.deploy.plan import STATE_ROOT, select_hosts
+    from opsctl.deploy.names import image_ref
+    from opsctl.deploy.plan import select_hosts
     from opsctl.errors import OpsctlError
 
     fleet = Fleet.open(load_config(ctx), env)
@@ -35,16 +36,16 @@ def exec_(
     current = ledger.current(entries)
     if current is None:
         raise OpsctlError(f"nothing is deployed to {fleet.env_name} yet")
-    image = f"{fleet.config.image}@{current.digest}" if current.digest else current.image
-    env_file = f"{STATE_ROOT}/{fleet.config.app}/{fleet.env_name}/env/{current.config_hash}.env"
+    image = image_ref(fleet.config.image, current.version, current.digest)
+    env_file = fleet.names.env_file(current.config_hash)
     argv = [
         "docker", "run", "--rm", "--env-file", env_file,
         "-e", f"OPSCTL_APP={fleet.config.app}", "-e", f"OPSCTL_ENV={fleet.env_name}",
         "-e", f"OPSCTL_VERSION={current.version}", "-e", f"OPSCTL_RELEASE={current.number}",
         image, *command,
     ]
-    result = fleet.run("exec.yml", {"opsctl_targets": target, "opsctl_argv": argv}, label="exec", quiet=True)
-    task = result.for_task("Run the one-off command").get(target)
+    result = fleet.run("exec.yml", {"opsctl_targets": target}, label="exec", data={"argv": argv}, quiet=True)
+    task = result.of("run").get(target)
     if task is not None:
         output.stdout().out(str(task.result.get("stdout", "")), highlight=False)
         if task.result.get("stderr"):

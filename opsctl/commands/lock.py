@@ -35,16 +35,21 @@ def acquire(
 ) -> None:
     """Take the deploy lock (e.g. to freeze deploys during maintenance)."""
     from opsctl import lifecycle, output
-    from opsctl.deploy.fleet import Fleet, describe_holder, holder_info, new_token
+    from opsctl.deploy.fleet import Fleet, holder_info, new_token
+    from opsctl.deploy.locking import acquire_lock
+    from opsctl.deploy.runner import RunResult, TaskResult
     from opsctl.errors import OpsctlError
 
     fleet = Fleet.open(load_config(ctx), env)
-    result = fleet.state(lock="acquire", token=new_token(), holder=holder_info(None, message, "manual lock"))
-    task = result.for_task("Lock and ledger").get(fleet.primary)
-    if task is not None and task.result.get("lock_held"):
-        raise OpsctlError(f"the deploy lock is already held by {describe_holder(task.result.get('holder') or {})}")
-    if not result.ok:
-        raise OpsctlError(f"could not take the deploy lock: {result.failure_summary()}")
+    token, holder = new_token(), holder_info(None, message, "manual lock")
+
+    def attempt() -> tuple[RunResult, TaskResult | None]:
+        result = fleet.state(lock="acquire", token=token, holder=holder)
+        return result, result.of("lock").get(fleet.primary)
+
+    acquire_lock(attempt, lock_wait=0, failed=lambda result: OpsctlError(
+        f"could not take the deploy lock: {result.failure_summary()}"),
+        held_hint="if that process is gone: opsctl lock release")
     output.stdout().print(f"locked {fleet.env_name}; release it with: opsctl lock release -e {fleet.env_name}")
     lifecycle.notify_lock(fleet, "took the deploy lock", message)
 
@@ -58,7 +63,7 @@ def release(ctx: typer.Context, env: EnvOpt = None) -> None:
 
     fleet = Fleet.open(load_config(ctx), env)
     result = fleet.state(lock="force_release")
-    task = result.for_task("Lock and ledger").get(fleet.primary)
+    task = result.of("lock").get(fleet.primary)
     if not result.ok or task is None:
         raise OpsctlError(f"could not release the deploy lock: {result.failure_summary()}")
     held = task.result.get("released")

@@ -32,7 +32,7 @@ def logs(
         label="logs",
         quiet=True,
     )
-    found = result.for_task("Container logs")
+    found = result.of("logs")
     for host in targets:
         task = found.get(host)
         if task is None or task.status != "ok":

@@ -23,7 +23,7 @@ def rollback(
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
     from opsctl import lifecycle
-    from opsctl.deploy import render, rollout
+    from opsctl.deploy import flows, render
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
 
@@ -33,6 +33,6 @@ def rollback(
     # pre-rollback runs before the lock is taken (opsctl.lifecycle).
     around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks)
     with around.guard():
-        result = rollout.rollback(fleet, version, lock_wait=lock_wait, message=message)
+        result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
     around.finished(result)
     render.report(fleet, result, json_)

@@ -15,7 +15,7 @@ from opsctl import paths
 from opsctl.config.inventory import Inventory, load_inventory
 from opsctl.config.models import Config, Environment
 from opsctl.deploy import ledger
-from opsctl.deploy.plan import STATE_ROOT
+from opsctl.deploy.names import Names
 from opsctl.deploy.runner import RunResult, run_playbook
 from opsctl.errors import OpsctlError
 
@@ -44,21 +44,26 @@ class Fleet:
         return list(self.inventory.hosts)
 
     @property
-    def state_dir(self) -> str:
-        return f"{STATE_ROOT}/{self.config.app}/{self.env_name}"
+    def names(self) -> Names:
+        return Names(self.config.app, self.env_name)
 
-    def run(self, playbook: str, extravars: dict[str, Any], label: str, **kwargs: Any) -> RunResult:
+    def run(self, playbook: str, constants: dict[str, Any], label: str,
+            data: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
+        """Run a playbook on this fleet: `constants` as extravars, `data` through the run's data file."""
+        from opsctl.deploy.contract import check_supplied
+
+        check_supplied(playbook, set(constants), set(data or {}))
         base = {
             "opsctl_app": self.config.app,
             "opsctl_env": self.env_name,
-            "opsctl_state_dir": self.state_dir,
+            "opsctl_state_dir": self.names.state_dir,
             "opsctl_primary": self.primary,
-            "opsctl_templates": str(paths.templates_dir()),
         }
         return run_playbook(
             playbook,
             self.inventory.path,
-            {**base, **extravars},
+            {**base, **constants},
+            data=data,
             forks=len(self.inventory.hosts) + 1,
             label=f"{self.config.app}-{self.env_name}-{label}",
             **kwargs,
@@ -69,14 +74,15 @@ class Fleet:
     def state(self, lock: str = "none", token: str = "", holder: dict[str, Any] | None = None) -> RunResult:
         return self.run(
             "state.yml",
-            {"opsctl_lock": lock, "opsctl_lock_token": token, "opsctl_lock_holder": holder or {}},
+            {"opsctl_lock": lock, "opsctl_lock_token": token},
             label="state",
+            data={"holder": holder or {}},
             quiet=True,
         )
 
     def read_ledger(self) -> tuple[list[ledger.Release], dict[str, Any] | None]:
         result = self.state(lock="status")
-        task = result.for_task("Lock and ledger").get(self.primary)
+        task = result.of("lock").get(self.primary)
         if not result.ok or task is None:
             raise OpsctlError(f"could not read the fleet's state: {result.failure_summary()}")
         return ledger.parse(task.result.get("ledger") or []), task.result.get("holder")
@@ -84,8 +90,9 @@ class Fleet:
     def write_ledger(self, entries: list[dict[str, Any]]) -> None:
         result = self.run(
             "state.yml",
-            {"opsctl_lock": "none", "opsctl_ledger": entries, "opsctl_ledger_hosts": ",".join(self.hosts)},
+            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(self.hosts)},
             label="ledger",
+            data={"ledger": entries},
             quiet=True,
         )
         if not result.ok:

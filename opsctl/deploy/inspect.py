@@ -18,15 +18,16 @@ def fleet_status(fleet: Fleet) -> tuple[dict[str, list[dict[str, Any]]], list[le
     }
     result = fleet.run(
         "status.yml",
-        {"opsctl_targets": ",".join(fleet.hosts), "opsctl_health": health},
+        {"opsctl_targets": ",".join(fleet.hosts)},
         label="status",
+        data={"health": health},
         quiet=True,
     )
     containers = {h: [] for h in fleet.hosts}  # type: dict[str, list[dict[str, Any]]]
-    for host, task in result.for_task("Containers").items():
+    for host, task in result.of("containers").items():
         if task.status == "ok":
             containers[host] = sorted(task.result.get("containers", []), key=lambda c: (c["service"] or "", c["name"]))
-    copies = [t.result.get("ledger") or [] for t in result.for_task("Ledger").values() if t.status == "ok"]
+    copies = [t.result.get("ledger") or [] for t in result.of("ledger").values() if t.status == "ok"]
     unreachable = sorted({r.host for r in result.failures()})
     if len(unreachable) == len(fleet.hosts):
         raise OpsctlError(f"no host answered: {result.failure_summary()}")

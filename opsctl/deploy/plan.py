@@ -10,10 +10,9 @@ from typing import Any
 
 from opsctl.config.inventory import Inventory
 from opsctl.config.models import Config, Environment, Service
+from opsctl.deploy.names import Names
 from opsctl.errors import UsageError
 from opsctl.validate import check_host
-
-STATE_ROOT = "/var/lib/opsctl"
 
 
 @dataclass(frozen=True)
@@ -38,16 +37,8 @@ class RolloutPlan:
     placement: dict[str, dict[str, str]] = field(default_factory=dict)  # host -> service -> mode
 
     @property
-    def state_dir(self) -> str:
-        return f"{STATE_ROOT}/{self.app}/{self.env}"
-
-    @property
-    def network(self) -> str:
-        return f"opsctl-{self.app}-{self.env}"
-
-    @property
-    def proxy_name(self) -> str:
-        return f"{self.app}-{self.env}-proxy"
+    def names(self) -> Names:
+        return Names(self.app, self.env)
 
 
 def batch_sizes(host_count: int, batch: int | str) -> list[int]:
@@ -135,16 +126,6 @@ def plan_rollout(
     return plan
 
 
-def container_name(app: str, env: str, service: str, release: int, run: str, replica: int) -> str:
-    # The run id keeps names unique when a release's containers are started again (a rollback to
-    # it, or a failed deploy going back), so a running container is never mistaken for a leftover.
-    return f"{app}-{env}-{service}-r{release}-{run}-{replica}"
-
-
-def upstream_file(plan: RolloutPlan, service: str) -> str:
-    return f"{plan.state_dir}/proxy/services/{service}.conf"
-
-
 def config_hash(config: Config, env_name: str, clear: dict[str, str], secret_names: list[str]) -> str:
     """Identifies the runtime config of a release (never the secret values, only their names)."""
     material = {
@@ -156,10 +137,6 @@ def config_hash(config: Config, env_name: str, clear: dict[str, str], secret_nam
     }
     digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
     return digest[:12]
-
-
-def env_file_path(plan: RolloutPlan, config_hash_: str) -> str:
-    return f"{plan.state_dir}/env/{config_hash_}.env"
 
 
 def render_env_file(clear: dict[str, str], secrets: dict[str, str]) -> str:
@@ -182,10 +159,7 @@ def service_specs(
     for name in plan.services:
         service: Service = config.services[name]
         mode = plan.placement[host][name]
-        names = [
-            container_name(plan.app, plan.env, name, target.release, run, i)
-            for i in range(1, service.replicas + 1)
-        ]
+        names = [plan.names.container(name, target.release, run, i) for i in range(1, service.replicas + 1)]
         spec: dict[str, Any] = {
             "name": name,
             "mode": mode,
@@ -198,10 +172,10 @@ def service_specs(
             "names": names if mode != "absent" else [],
         }
         if service.is_http:
-            spec["upstream_file"] = upstream_file(plan, name)
+            spec["upstream_file"] = plan.names.upstream_file(name)
             if mode == "http":
                 spec["upstream_conf"] = render_upstream(
-                    upstream=f"{plan.app}_{plan.env}_{name}".replace("-", "_"),
+                    upstream=plan.names.upstream_name(name),
                     servers=[f"{n}:{service.port}" for n in names],
                     listen=service.ingress_port,
                 )

@@ -12,7 +12,7 @@ def report(fleet: Any, result: Any, as_json: bool) -> None:
     """Announce a deploy's or rollback's outcome to webhooks and the user; exit 1 if it failed."""
     import typer
 
-    from opsctl.deploy.rollout import announce
+    from opsctl.deploy.flows import announce
 
     announce(fleet, result)
     if as_json:

@@ -1,13 +1,23 @@
 """Run opsctl's playbooks through ansible-runner and turn its event stream into progress and results.
 
-Secrets never go into extravars (ansible-runner writes those to disk): callers put secret file
-contents into a 0600 temporary directory (see `secret_dir`) and pass only the paths; the tasks that
-read them are `no_log`.
+Two kinds of input reach a playbook, and they travel apart (see `playbook_vars`):
+- constants opsctl itself writes (host lists, paths, app and env names, tokens, numbers) go as
+  extravars, which Ansible renders as templates; `playbook_vars` refuses anything else there;
+- everything else (messages, the ledger, commands, env values, anything read from a server) goes
+  into `data.json` in the run's 0700 private directory, which the playbooks read with
+  `opsctl_data` (an extravar holding `lookup('ansible.builtin.file', opsctl_data_file) | from_json`).
+  ansible-core (2.19) marks lookup results untrusted, so `{{ }}` in them stays text, never rendered.
+
+Secrets go into neither (ansible-runner keeps both on disk): callers put secret file contents into a
+0600 temporary directory (see `secret_dir`) and pass only the paths; the tasks that read them are
+`no_log`.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -25,6 +35,12 @@ from opsctl import output, paths
 from opsctl.errors import OpsctlError
 
 KEEP_RUNS = 20
+DATA_FILE = "data.json"
+# The one way playbooks see data: a file lookup, whose result Ansible never renders as a template.
+DATA_EXPR = "{{ lookup('ansible.builtin.file', opsctl_data_file) | from_json }}"
+
+# What an extravar may hold: no braces, quotes, spaces or '%', so nothing Jinja could act on.
+_CONSTANT = re.compile(r"[A-Za-z0-9_.,:/@=+-]*")
 
 # ansible-runner hands its child our whole environment and records it in the run's artifacts, so
 # Ansible gets only what it needs to connect: never the secrets a deploy reads from the environment.
@@ -60,12 +76,17 @@ class RunResult:
     rc: int
     results: list[TaskResult] = field(default_factory=list)
     artifacts: Path | None = None
+    playbook: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status == "successful" and self.rc == 0
 
-    def for_task(self, task: str) -> dict[str, TaskResult]:
+    def of(self, name: str) -> dict[str, TaskResult]:
+        """The named result of this playbook's contract (opsctl/deploy/contract.py), per host."""
+        from opsctl.deploy.contract import PLAYBOOKS
+
+        task = PLAYBOOKS[self.playbook].results[name].task
         return {r.host: r for r in self.results if r.task == task}
 
     def failures(self) -> list[TaskResult]:
@@ -117,6 +138,32 @@ def ansible_env() -> dict[str, str]:
     }
 
 
+def _check_constant(name: str, value: Any) -> None:
+    if value is None or isinstance(value, bool | int | float):
+        return
+    if isinstance(value, str) and _CONSTANT.fullmatch(value):
+        return
+    if isinstance(value, list) and all(isinstance(v, bool | int | float) for v in value):
+        return
+    # A programming error, not a user's: data must travel in data.json.
+    raise ValueError(f"extravar {name}={value!r} is not an opsctl constant; pass it as data")
+
+
+def playbook_vars(private: Path, constants: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The extravars of one run: checked constants, and the path of the run's data file.
+
+    `data` is written as JSON to the run's private directory (0700, the file 0600); playbooks read it
+    through a file lookup, so none of it is ever rendered as a template.
+    """
+    for name, value in constants.items():
+        _check_constant(name, value)
+    path = private / DATA_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    return {**constants, "opsctl_data_file": str(path), "opsctl_data": DATA_EXPR}
+
+
 @contextmanager
 def secret_dir() -> Iterator[Path]:
     """A private temporary directory for secret file contents, removed when done."""
@@ -137,43 +184,56 @@ def write_secret(directory: Path, name: str, content: str) -> Path:
 
 
 class _Interrupt:
-    """Turn Ctrl-C into a cancel request so ansible-runner stops its child cleanly."""
+    """Turn Ctrl-C and SIGTERM into a cancel request so ansible-runner stops its child cleanly."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupt:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
-def run_playbook(
-    playbook: str,
-    inventory: Path,
-    extravars: dict[str, Any],
-    *,
-    forks: int,
-    label: str,
-    on_event: Callable[[TaskResult], None] | None = None,
-    quiet: bool = False,
-) -> RunResult:
-    """Run playbooks/<playbook> and return every task result; raise KeyboardInterrupt if cancelled."""
-    import ansible_runner
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
-    runs = paths.state_home() / "runs"
-    runs.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _prune(runs)
-    private = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-") + label + "-", dir=runs))
-    results: list[TaskResult] = []
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, `kill`) stops a deploy like Ctrl-C: its cleanup and unlock run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_STATUS = {
+    "runner_on_ok": "ok",
+    "runner_on_failed": "failed",
+    "runner_on_unreachable": "unreachable",
+    "runner_on_skipped": "skipped",
+}
+
+
+def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], None] | None,
+                   quiet: bool) -> Callable[[dict[str, Any]], bool]:
+    """ansible-runner's event callback: collect task results and report progress."""
     started: dict[tuple[str, str], float] = {}
 
     def handle(event: dict[str, Any]) -> bool:
@@ -182,12 +242,7 @@ def run_playbook(
         host, task = data.get("host", ""), str(data.get("task", "")).strip()
         if kind == "runner_on_start":
             started[(host, task)] = time.monotonic()
-        status = {
-            "runner_on_ok": "ok",
-            "runner_on_failed": "failed",
-            "runner_on_unreachable": "unreachable",
-            "runner_on_skipped": "skipped",
-        }.get(kind)
+        status = _STATUS.get(kind)
         if status is None:
             return True
         if status == "failed" and data.get("ignore_errors"):
@@ -201,6 +256,34 @@ def run_playbook(
             mark = "ok" if status == "ok" else status.upper()
             output.info(f"    {host:<12} {task} ({took:.1f}s) {mark}")
         return True
+
+    return handle
+
+
+def run_playbook(
+    playbook: str,
+    inventory: Path,
+    constants: dict[str, Any],
+    *,
+    data: dict[str, Any] | None = None,
+    forks: int,
+    label: str,
+    on_event: Callable[[TaskResult], None] | None = None,
+    quiet: bool = False,
+) -> RunResult:
+    """Run playbooks/<playbook> and return every task result; raise KeyboardInterrupt if cancelled.
+
+    `constants` become extravars (see `playbook_vars`); `data` is everything else the play needs.
+    """
+    import ansible_runner
+
+    runs = paths.state_home() / "runs"
+    runs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _prune(runs)
+    private = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-") + label + "-", dir=runs))
+    extravars = playbook_vars(private, constants, data or {})
+    results: list[TaskResult] = []
+    handle = _event_handler(results, on_event, quiet)
 
     with _Interrupt() as interrupt, _ansible_environ():
         runner = ansible_runner.run(
@@ -217,7 +300,8 @@ def run_playbook(
     if interrupt.requested:
         raise KeyboardInterrupt
     outcome = RunResult(
-        status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private
+        status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private,
+        playbook=playbook,
     )
     if outcome.status not in ("successful", "failed"):
         raise OpsctlError(

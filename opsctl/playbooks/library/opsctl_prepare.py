@@ -10,10 +10,30 @@ from __future__ import annotations
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsctl_host import write_atomic
+from ansible.module_utils.opsctl_host import write_if_changed
+
+DOCUMENTATION = r"""
+module: opsctl_prepare
+short_description: Put an app's files on a host and log it in to the registry, in one round trip
+description:
+  - Creates the state directories, writes the env file (0600) and the proxy's nginx.conf, and runs
+    docker login --password-stdin.
+  - changed is true when a directory or file was written; the registry login is refreshed on every
+    run and not counted. Check mode is not supported.
+options:
+  state_dir: {type: str, required: true, description: opsctl's state directory for the app and env.}
+  env_file: {type: str, required: true, description: Where the env file goes.}
+  env_content: {type: str, required: true, description: The env file (secrets; no_log).}
+  nginx_conf: {type: str, description: The proxy's nginx.conf; null without a proxy.}
+  registry: {type: dict, description: "server, username, password (no_log); null without a registry."}
+"""
+
+RETURN = r"""
+changed: {description: Whether a directory or file was written., type: bool, returned: always}
+"""
 
 
-def main():
+def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
             state_dir=dict(type="str", required=True),
@@ -24,11 +44,15 @@ def main():
         ),
     )
     p = module.params
+    changed = False
     for sub in ("", "env", "proxy", "proxy/services"):
-        os.makedirs(os.path.join(p["state_dir"], sub), mode=0o700, exist_ok=True)
-    write_atomic(p["env_file"], p["env_content"], 0o600)
+        path = os.path.join(p["state_dir"], sub)
+        if not os.path.isdir(path):
+            os.makedirs(path, mode=0o700, exist_ok=True)
+            changed = True
+    changed = write_if_changed(p["env_file"], p["env_content"], 0o600) or changed
     if p["nginx_conf"] is not None:
-        write_atomic(os.path.join(p["state_dir"], "proxy", "nginx.conf"), p["nginx_conf"], 0o644)
+        changed = write_if_changed(os.path.join(p["state_dir"], "proxy", "nginx.conf"), p["nginx_conf"]) or changed
     if p["registry"]:
         registry = p["registry"]
         rc, out, err = module.run_command(
@@ -36,8 +60,8 @@ def main():
             data=registry["password"],
         )
         if rc != 0:
-            module.fail_json(msg="docker login to %s failed: %s" % (registry["server"], (err or out).strip()))
-    module.exit_json(changed=True)
+            module.fail_json(msg="docker login to {} failed: {}".format(registry["server"], (err or out).strip()))
+    module.exit_json(changed=changed)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,37 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
+DOCUMENTATION = r"""
+module: opsctl_pull
+short_description: Pull an image and report the registry digests it resolved to
+description:
+  - changed is true when the pull fetched a new image (its id changed). Check mode is not supported.
+options:
+  image: {type: str, required: true, description: The image reference to pull.}
+"""
 
-def main():
+RETURN = r"""
+digests: {description: The image's RepoDigests (repo@sha256:...)., type: list, returned: success}
+"""
+
+
+def _image_id(module: AnsibleModule, image: str) -> str:
+    rc, out, _ = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}}", image])
+    return out.strip() if rc == 0 else ""
+
+
+def main() -> None:
     module = AnsibleModule(argument_spec=dict(image=dict(type="str", required=True)))
     image = module.params["image"]
+    before = _image_id(module, image)
     rc, out, err = module.run_command(["docker", "pull", "--quiet", image])
     if rc != 0:
-        module.fail_json(msg="docker pull %s failed: %s" % (image, (err or out).strip()))
-    rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", image])
+        module.fail_json(msg=f"docker pull {image} failed: {(err or out).strip()}")
+    rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", image])
     if rc != 0:
-        module.fail_json(msg="docker image inspect %s failed: %s" % (image, err.strip()))
-    module.exit_json(changed=False, digests=json.loads(out or "[]"))
+        module.fail_json(msg=f"docker image inspect {image} failed: {err.strip()}")
+    after, _, digests = out.strip().partition(" ")
+    module.exit_json(changed=after != before, digests=json.loads(digests or "[]"))
 
 
 if __name__ == "__main__":

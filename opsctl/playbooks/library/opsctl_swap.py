@@ -1,13 +1,9 @@
 #!/usr/bin/python3
 """Ansible module: replace one host's containers of an app with those of a new release.
 
-For every service on the host it starts the new containers next to the old ones, waits until
-they are healthy (HTTP services) or have stayed up through the monitor window (other services),
-switches the host's proxy to the new HTTP containers with a graceful nginx reload, waits for
-in-flight requests to drain, then stops the old containers. Singletons are stopped before their
-replacement starts, since two must never run at once. If anything fails before the switch, the
-new containers are removed and the host is left exactly as it was.
-
+Facts, plan, execute: the module reads the host's facts (containers and their labels, image,
+network, proxy, upstream files), `plan_swap` (module_utils/opsctl_swap_plan.py, pure and
+fixture-tested) turns facts and arguments into ordered steps, and the executor here runs them.
 Every docker call is an argument list; no shell is involved.
 """
 
@@ -16,29 +12,48 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_host import http_ok, write_atomic
+from ansible.module_utils.opsctl_retire import retire_detached
+from ansible.module_utils.opsctl_swap_plan import PlanError, Step, changes, plan_swap, revert_steps
 
-LABEL = "opsctl"
+DOCUMENTATION = r"""
+module: opsctl_swap
+short_description: Replace one host's containers of an app with those of a new release
+description:
+  - Starts the new containers next to the old ones, waits until they are healthy (HTTP) or stayed
+    up through the monitor window, switches the host's proxy with a graceful reload, and retires
+    the old containers after the drain (detached; opsctl_state await_retire waits for them).
+  - Singletons are stopped before their replacement starts. A failure before the switch removes
+    the new containers and leaves the host as it was.
+  - In check mode nothing runs; the planned steps are returned.
+options:
+  app: {type: str, required: true, description: The app (container label).}
+  env: {type: str, required: true, description: The environment (container label).}
+  release: {type: int, required: true, description: The release number (container label).}
+  version: {type: str, required: true, description: The version (container label).}
+  image: {type: str, required: true, description: Image reference the containers run.}
+  network: {type: str, required: true, description: The app's Docker network.}
+  env_file: {type: str, description: The release's env file on the host.}
+  extra_env: {type: dict, description: OPSCTL_* variables for every container.}
+  services: {type: list, elements: dict, required: true, description: One spec per service (opsctl/deploy/plan.py service_specs).}
+  proxy: {type: dict, description: "The host proxy: name, image, conf_dir, ports; null without one."}
+  monitor: {type: float, description: Seconds a non-HTTP container must stay up.}
+  drain: {type: float, description: Seconds old HTTP containers keep serving after the switch.}
+  pull_missing: {type: bool, description: Pull the image when the host lacks it.}
+  state_dir: {type: str, required: true, description: opsctl's state directory for the app and env.}
+  run_id: {type: str, required: true, description: This rollout run (names the retire job).}
+  label_prefix: {type: str, description: Prefix of opsctl's container labels.}
+"""
 
-# Runs detached after the switch: waits for in-flight requests to drain, then stops the old
-# containers. The next batch does not wait for it; the rollout's last play does (opsctl_state).
-RETIRE = """
-import json, os, subprocess, sys, time
-job = json.loads(sys.argv[1])
-time.sleep(job["drain"])
-failed = []
-for name, timeout in job["containers"]:
-    subprocess.run(["docker", "stop", "-t", str(int(timeout)), name], capture_output=True)
-    if subprocess.run(["docker", "rm", "-f", name], capture_output=True).returncode != 0:
-        failed.append(name)
-with open(job["pending"], "w") as handle:
-    json.dump({"failed": failed, "stopped": [n for n, _ in job["containers"]]}, handle)
-os.replace(job["pending"], job["done"])
+RETURN = r"""
+steps: {description: "The planned steps, in order (in check mode: what would run).", type: list, returned: success}
+timeline: {description: Seconds since start and what happened (for Ansible's artifacts)., type: list, returned: always}
 """
 
 
@@ -47,283 +62,250 @@ class SwapError(Exception):
 
 
 class Docker:
-    def __init__(self, module):
+    def __init__(self, module: AnsibleModule):
         self.module = module
 
-    def run(self, *args, check=True):
+    def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
         rc, out, err = self.module.run_command(["docker", *args])
         if check and rc != 0:
-            raise SwapError("docker %s failed: %s" % (args[0], (err or out).strip()[-2000:]))
+            raise SwapError(f"docker {args[0]} failed: {(err or out).strip()[-2000:]}")
         return rc, out.strip(), err.strip()
 
-    def containers(self, labels):
-        filters = []
-        for key, value in labels.items():
-            filters += ["--filter", "label=%s.%s=%s" % (LABEL, key, value)]
-        _, out, _ = self.run("ps", "-a", "--no-trunc", "--format", "{{.Names}}", *filters)
-        return [line for line in out.splitlines() if line]
-
-    def inspect(self, name):
+    def inspect(self, name: str) -> dict[str, Any] | None:
         rc, out, _ = self.run("inspect", name, check=False)
-        if rc != 0:
-            return None
-        return json.loads(out)[0]
-
-    def remove(self, name, stop_timeout):
-        # stop first so the app gets SIGTERM and its stop_timeout; rm -f alone would SIGKILL.
-        self.run("stop", "-t", str(int(stop_timeout)), name, check=False)
-        self.run("rm", "-f", name, check=False)
+        return dict(json.loads(out)[0]) if rc == 0 else None
 
 
-def container_ip(info, network):
+def _labels(text: str) -> dict[str, str]:
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return {k: v for k, v in pairs}
+
+
+def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
+    """What the planner needs to know about this host, read with docker and the file system."""
+    _, out, _ = docker.run("ps", "-a", "--no-trunc", "--format", "{{json .}}")
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    containers = [{"name": r["Names"], "running": r.get("State") == "running", "labels": _labels(r.get("Labels", ""))}
+                  for r in rows]
+    image = docker.run("image", "inspect", "--format", "{{.Id}}", p["image"], check=False)[0] == 0
+    network = docker.run("network", "inspect", p["network"], check=False)[0] == 0
+    proxy = None
+    if p["proxy"]:
+        info = docker.inspect(p["proxy"]["name"])
+        proxy = {"present": info is not None, "running": bool(info and info["State"]["Running"])}
+    files = [s["upstream_file"] for s in p["services"] if s.get("upstream_file") and os.path.exists(s["upstream_file"])]
+    return {"containers": containers, "image_present": image, "network_present": network,
+            "proxy": proxy, "upstream_files": files}
+
+
+def container_ip(info: dict[str, Any], network: str) -> str | None:
     networks = info.get("NetworkSettings", {}).get("Networks", {})
     if network in networks:
-        return networks[network].get("IPAddress")
-    for net in networks.values():
-        if net.get("IPAddress"):
-            return net["IPAddress"]
-    return None
+        return str(networks[network].get("IPAddress") or "") or None
+    return next((str(n["IPAddress"]) for n in networks.values() if n.get("IPAddress")), None)
 
 
-class Swap:
-    def __init__(self, module):
-        self.module = module
-        self.p = module.params
-        self.docker = Docker(module)
-        self.started = []
-        self.events = []
+class Executor:
+    """Runs planned steps; consecutive `start` (and `check`) steps run in parallel."""
 
-    def log(self, message):
-        self.events.append("%.2fs %s" % (time.monotonic() - self.t0, message))
+    def __init__(self, module: AnsibleModule, docker: Docker):
+        self.module, self.docker, self.p = module, docker, module.params
+        self.services = {s["name"]: s for s in self.p["services"]}
+        self.events: list[str] = []
+        self.t0 = time.monotonic()
 
-    def base_labels(self):
-        return {"app": self.p["app"], "env": self.p["env"]}
+    def log(self, message: str) -> None:
+        self.events.append(f"{time.monotonic() - self.t0:.2f}s {message}")
 
-    def ensure_image(self):
-        rc, _, _ = self.docker.run("image", "inspect", "--format", "{{.Id}}", self.p["image"], check=False)
-        if rc == 0:
-            return False
-        if not self.p["pull_missing"]:
-            raise SwapError("image %s is not on this host" % self.p["image"])
-        self.docker.run("pull", "--quiet", self.p["image"])
-        return True
+    def run(self, steps: list[Step]) -> None:
+        done: list[Step] = []
+        switched = False
+        try:
+            index = 0
+            while index < len(steps):
+                group = [steps[index]]
+                while steps[index]["op"] in ("start", "check") and index + len(group) < len(steps) \
+                        and steps[index + len(group)]["op"] == steps[index]["op"]:
+                    group.append(steps[index + len(group)])
+                self._run_group(group, done)
+                switched = switched or group[0]["op"] == "switch"
+                index += len(group)
+        except SwapError:
+            if not switched:
+                for step in revert_steps(done):
+                    self.docker.run("rm", "-f", step["name"], check=False)
+            raise
 
-    def ensure_network(self):
-        network = self.p["network"]
-        rc, _, _ = self.docker.run("network", "inspect", network, check=False)
-        if rc != 0:
-            self.docker.run("network", "create", "--label", "%s.app=%s" % (LABEL, self.p["app"]), network)
-
-    def ensure_proxy(self):
-        proxy = self.p["proxy"]
-        if not proxy:
+    def _run_group(self, group: list[Step], done: list[Step]) -> None:
+        handler: Callable[[Step], None] = getattr(self, "op_" + group[0]["op"])
+        if len(group) == 1:
+            done.append(group[0])
+            handler(group[0])
             return
-        info = self.docker.inspect(proxy["name"])
-        if info and info["State"]["Running"]:
-            return
-        if info:
-            self.docker.run("rm", "-f", proxy["name"])
-        args = [
-            "run", "-d", "--name", proxy["name"], "--network", self.p["network"],
-            "--restart", "unless-stopped",
-            "--label", "%s.app=%s" % (LABEL, self.p["app"]),
-            "--label", "%s.env=%s" % (LABEL, self.p["env"]),
-            "--label", "%s.role=proxy" % LABEL,
-            "-v", "%s:/etc/nginx/opsctl:ro" % proxy["conf_dir"],
-        ]
-        for port in proxy["ports"]:
-            args += ["-p", "%d:%d" % (port, port)]
-        args += [proxy["image"], "nginx", "-c", "/etc/nginx/opsctl/nginx.conf", "-g", "daemon off;"]
-        self.docker.run(*args)
-        self.log("started proxy %s" % proxy["name"])
+        done.extend(group)
+        with ThreadPoolExecutor(max_workers=len(group)) as pool:
+            for future in [pool.submit(handler, step) for step in group]:
+                future.result()
+        self.log("{} {}".format(group[0]["op"], ", ".join(s["name"] for s in group)))
 
-    def reload_proxy(self):
-        name = self.p["proxy"]["name"]
-        conf = "/etc/nginx/opsctl/nginx.conf"
-        rc, out, err = self.docker.run("exec", name, "nginx", "-t", "-q", "-c", conf, check=False)
-        if rc != 0:
-            raise SwapError("proxy config test failed: %s" % (err or out)[-1500:])
-        self.docker.run("exec", name, "nginx", "-c", conf, "-s", "reload")
+    def op_pull(self, step: Step) -> None:
+        self.docker.run("pull", "--quiet", step["image"])
 
-    def start(self, service, replica):
-        # Names come from the planner and are unique per rollout run, so an existing one can only
-        # be refused, never replaced.
-        name = service["names"][replica - 1]
-        labels = dict(self.base_labels(), service=service["name"], release=str(self.p["release"]),
-                      version=self.p["version"], replica=str(replica))
-        args = ["run", "-d", "--name", name, "--network", self.p["network"],
+    def op_create_network(self, step: Step) -> None:
+        prefix = self.p["label_prefix"]
+        self.docker.run("network", "create", "--label", "{}.app={}".format(prefix, self.p["app"]), step["network"])
+
+    def op_remove(self, step: Step) -> None:
+        # stop first so the app gets SIGTERM and its stop_timeout; rm -f alone would SIGKILL.
+        self.docker.run("stop", "-t", str(int(step["stop_timeout"])), step["name"], check=False)
+        self.docker.run("rm", "-f", step["name"], check=False)
+
+    def op_start(self, step: Step) -> None:
+        service, p = self.services[step["service"]], self.p
+        labels = {"app": p["app"], "env": p["env"], "service": step["service"], "release": str(p["release"]),
+                  "version": p["version"], "replica": str(step["replica"])}
+        args = ["run", "-d", "--name", step["name"], "--network", p["network"],
                 "--restart", "unless-stopped", "--log-opt", "max-size=10m", "--log-opt", "max-file=3"]
         for key, value in sorted(labels.items()):
-            args += ["--label", "%s.%s=%s" % (LABEL, key, value)]
-        if self.p["env_file"]:
-            args += ["--env-file", self.p["env_file"]]
-        extra = dict(self.p["extra_env"] or {}, OPSCTL_SERVICE=service["name"], OPSCTL_REPLICA=str(replica))
+            args += ["--label", "{}.{}={}".format(p["label_prefix"], key, value)]
+        if p["env_file"]:
+            args += ["--env-file", p["env_file"]]
+        extra = dict(p["extra_env"] or {}, OPSCTL_SERVICE=step["service"], OPSCTL_REPLICA=str(step["replica"]))
         if service.get("port"):
             extra["PORT"] = str(service["port"])
         for key, value in sorted(extra.items()):
-            args += ["-e", "%s=%s" % (key, value)]
-        args.append(self.p["image"])
-        args += service.get("command") or []
-        self.docker.run(*args)
-        self.started.append(name)
-        return name
+            args += ["-e", f"{key}={value}"]
+        self.docker.run(*args, p["image"], *(service.get("command") or []))
 
-    def wait_healthy(self, service, name):
-        health = service["health"]
-        deadline_tries = int(health["retries"])
-        ip = None
-        for attempt in range(deadline_tries):
+    def op_check(self, step: Step) -> None:
+        if step["kind"] == "http":
+            self._wait_healthy(self.services[step["service"]], step["name"])
+        else:
+            self._wait_stays_up(step["name"])
+
+    def _wait_healthy(self, service: dict[str, Any], name: str) -> None:
+        health, ip = service["health"], None
+        tries = int(health["retries"])
+        for attempt in range(tries):
             info = self.docker.inspect(name)
             if info is None or not info["State"]["Running"]:
-                raise SwapError("%s exited before it became healthy%s" % (name, self.tail(name)))
+                raise SwapError(f"{name} exited before it became healthy{self.tail(name)}")
             ip = ip or container_ip(info, self.p["network"])
-            if ip and http_ok("http://%s:%d%s" % (ip, service["port"], health["path"]), health["timeout"]):
+            if ip and http_ok(f"http://{ip}:{service['port']}{health['path']}", health["timeout"]):
                 return
-            if attempt + 1 < deadline_tries:
+            if attempt + 1 < tries:
                 time.sleep(health["interval"])
-        raise SwapError("%s did not pass its health check %s after %d tries%s"
-                        % (name, health["path"], deadline_tries, self.tail(name)))
+        raise SwapError(f"{name} did not pass its health check {health['path']} after {tries} tries{self.tail(name)}")
 
-    def wait_stays_up(self, name):
+    def _wait_stays_up(self, name: str) -> None:
         deadline = time.monotonic() + self.p["monitor"]
         while True:
             info = self.docker.inspect(name)
             if info is None or not info["State"]["Running"] or info.get("RestartCount", 0) > 0:
-                raise SwapError("%s did not stay up through the %.1fs monitor window%s"
-                                % (name, self.p["monitor"], self.tail(name)))
+                raise SwapError("{} did not stay up through the {:.1f}s monitor window{}".format(name, self.p["monitor"], self.tail(name)))
             if time.monotonic() >= deadline:
                 return
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
-    def tail(self, name):
-        rc, out, err = self.docker.run("logs", "--tail", "15", name, check=False)
+    def tail(self, name: str) -> str:
+        _, out, err = self.docker.run("logs", "--tail", "15", name, check=False)
         text = (out + "\n" + err).strip()
         return (":\n" + text[-1500:]) if text else ""
 
-    def verify_through_proxy(self, service):
-        url = "http://127.0.0.1:%d%s" % (service["ingress_port"], service["health"]["path"])
+    def op_start_proxy(self, step: Step) -> None:
+        proxy, p = self.p["proxy"], self.p
+        if step["replace"]:
+            self.docker.run("rm", "-f", proxy["name"])
+        args = ["run", "-d", "--name", proxy["name"], "--network", p["network"], "--restart", "unless-stopped"]
+        for key, value in (("app", p["app"]), ("env", p["env"]), ("role", "proxy")):
+            args += ["--label", "{}.{}={}".format(p["label_prefix"], key, value)]
+        args += ["-v", "{}:/etc/nginx/opsctl:ro".format(proxy["conf_dir"])]
+        for port in proxy["ports"]:
+            args += ["-p", f"{int(port)}:{int(port)}"]
+        self.docker.run(*args, proxy["image"], "nginx", "-c", "/etc/nginx/opsctl/nginx.conf", "-g", "daemon off;")
+        self.log("started proxy {}".format(proxy["name"]))
+
+    def op_reload_proxy(self, step: Step | None = None) -> None:
+        name, conf = self.p["proxy"]["name"], "/etc/nginx/opsctl/nginx.conf"
+        rc, out, err = self.docker.run("exec", name, "nginx", "-t", "-q", "-c", conf, check=False)
+        if rc != 0:
+            raise SwapError(f"proxy config test failed: {(err or out)[-1500:]}")
+        self.docker.run("exec", name, "nginx", "-c", conf, "-s", "reload")
+
+    def op_switch(self, step: Step) -> None:
+        services = [self.services[n] for n in step["services"]]
+        previous: dict[str, str | None] = {}
+        for s in services:
+            path = s["upstream_file"]
+            previous[path] = open(path).read() if os.path.exists(path) else None
+            write_atomic(path, s["upstream_conf"])
+        try:
+            self.op_reload_proxy()
+            for s in services:
+                self._verify_through_proxy(s)
+        except SwapError:
+            for path, content in previous.items():
+                if content is None:
+                    os.unlink(path)
+                else:
+                    write_atomic(path, content)
+            self.op_reload_proxy()
+            raise
+        self.log("proxy switched")
+
+    def _verify_through_proxy(self, service: dict[str, Any]) -> None:
+        url = f"http://127.0.0.1:{service['ingress_port']}{service['health']['path']}"
         for _ in range(20):
             if http_ok(url, 2):
                 return
             time.sleep(0.1)
-        raise SwapError("the proxy does not answer %s after the switch" % url)
+        raise SwapError(f"the proxy does not answer {url} after the switch")
 
-    def run(self):
-        self.t0 = time.monotonic()
-        services = self.p["services"]
-        old = {s["name"]: self.docker.containers(dict(self.base_labels(), service=s["name"])) for s in services}
-        pulled = self.ensure_image()
-        self.ensure_network()
+    def op_drop_upstream(self, step: Step) -> None:
+        os.unlink(step["path"])
 
-        # Services this host must not run (e.g. a singleton placed elsewhere) just go away.
-        absent = [s for s in services if s["mode"] == "absent"]
-        running = [s for s in services if s["mode"] != "absent"]
-        for s in running:
-            if s["mode"] == "singleton":
-                for name in old[s["name"]]:
-                    self.docker.remove(name, s["stop_timeout"])
-                old[s["name"]] = []
-
-        plan = [(s, i) for s in running for i in range(1, int(s["replicas"]) + 1)]
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, len(plan))) as pool:
-                names = list(pool.map(lambda item: self.start(*item), plan))
-            self.log("started %s" % ", ".join(names))
-            checks = []
-            for (service, _), name in zip(plan, names):
-                if service["mode"] == "http":
-                    checks.append((self.wait_healthy, service, name))
-                else:
-                    checks.append((lambda _s, n: self.wait_stays_up(n), service, name))
-            with ThreadPoolExecutor(max_workers=max(1, len(checks))) as pool:
-                for future in [pool.submit(fn, s, n) for fn, s, n in checks]:
-                    future.result()
-            self.log("new containers healthy")
-            http = [s for s in running if s["mode"] == "http"]
-            if http and self.p["proxy"]:
-                self.ensure_proxy()
-                previous = {}
-                for s in http:
-                    path = s["upstream_file"]
-                    previous[path] = open(path).read() if os.path.exists(path) else None
-                    write_atomic(path, s["upstream_conf"])
-                try:
-                    self.reload_proxy()
-                    for s in http:
-                        self.verify_through_proxy(s)
-                except SwapError:
-                    for path, content in previous.items():
-                        if content is None:
-                            os.unlink(path)
-                        else:
-                            write_atomic(path, content)
-                    self.reload_proxy()
-                    raise
-                self.log("proxy switched")
-        except SwapError:
-            for name in self.started:
-                self.docker.run("rm", "-f", name, check=False)
-            raise
-
-        stop_timeout = {s["name"]: s["stop_timeout"] for s in services}
-        gone = [(name, s["name"]) for s in running for name in old[s["name"]]]
-        gone += [(name, s["name"]) for s in absent for name in old[s["name"]]]
-        dropped = False
-        for s in absent:
-            if s.get("upstream_file") and os.path.exists(s["upstream_file"]):
-                os.unlink(s["upstream_file"])
-                dropped = True
-        if dropped and self.p["proxy"] and self.docker.inspect(self.p["proxy"]["name"]):
-            self.reload_proxy()
-        drain = self.p["drain"] if any(old[s["name"]] for s in running if s["mode"] == "http") else 0
-        self.retire_later([(name, stop_timeout[service]) for name, service in gone], drain)
-        if gone:
-            self.log("retiring %s after a %.1fs drain" % (", ".join(name for name, _ in gone), drain))
-        return dict(changed=True, started=self.started, retiring=[n for n, _ in gone], pulled=pulled,
-                    timeline=self.events)
-
-    def retire_later(self, containers, drain):
-        directory = os.path.join(self.p["state_dir"], "retire")
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        pending = os.path.join(directory, "%s.pending" % self.p["run_id"])
-        done = os.path.join(directory, "%s.done" % self.p["run_id"])
-        with open(pending, "w") as handle:
-            json.dump({"containers": containers}, handle)
-        job = json.dumps({"drain": drain, "containers": containers, "pending": pending, "done": done})
-        subprocess.Popen(
-            [sys.executable, "-c", RETIRE, job],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=True, start_new_session=True,
-        )
+    def op_retire(self, step: Step) -> None:
+        retire_detached(_plain_docker, step["containers"], step["drain"], self.p["state_dir"], self.p["run_id"])
+        self.log("retiring {} after a {:.1f}s drain".format(", ".join(str(c[0]) for c in step["containers"]), step["drain"]))
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            app=dict(type="str", required=True),
-            env=dict(type="str", required=True),
-            release=dict(type="int", required=True),
-            version=dict(type="str", required=True),
-            image=dict(type="str", required=True),
-            network=dict(type="str", required=True),
-            env_file=dict(type="str", default=None),
-            extra_env=dict(type="dict", default={}),
-            services=dict(type="list", elements="dict", required=True),
-            proxy=dict(type="dict", default=None),
-            monitor=dict(type="float", default=2.0),
-            drain=dict(type="float", default=1.0),
-            pull_missing=dict(type="bool", default=True),
-            state_dir=dict(type="str", required=True),
-            run_id=dict(type="str", required=True),
-        ),
-        supports_check_mode=False,
-    )
-    swap = Swap(module)
+def _plain_docker(args: Sequence[str]) -> int:
+    # The detached retire job outlives the module, so it cannot use AnsibleModule.run_command.
+    return subprocess.run(["docker", *args], capture_output=True, check=False).returncode  # noqa: S603 - argv, no shell
+
+
+ARGUMENTS: dict[str, Any] = dict(
+    app=dict(type="str", required=True),
+    env=dict(type="str", required=True),
+    release=dict(type="int", required=True),
+    version=dict(type="str", required=True),
+    image=dict(type="str", required=True),
+    network=dict(type="str", required=True),
+    env_file=dict(type="str", default=None),
+    extra_env=dict(type="dict", default={}),
+    services=dict(type="list", elements="dict", required=True),
+    proxy=dict(type="dict", default=None),
+    monitor=dict(type="float", default=2.0),
+    drain=dict(type="float", default=1.0),
+    pull_missing=dict(type="bool", default=True),
+    state_dir=dict(type="str", required=True),
+    run_id=dict(type="str", required=True),
+    label_prefix=dict(type="str", default="opsctl"),
+)
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENTS, supports_check_mode=True)
+    docker = Docker(module)
+    executor = Executor(module, docker)
     try:
-        result = swap.run()
-    except SwapError as exc:
-        module.fail_json(msg=str(exc), timeline=swap.events)
-    module.exit_json(**result)
+        steps = plan_swap(read_facts(docker, module.params), module.params)
+        if module.check_mode:
+            module.exit_json(changed=changes(steps), steps=steps, timeline=[])
+        executor.run(steps)
+    except (SwapError, PlanError) as exc:
+        module.fail_json(msg=str(exc), timeline=executor.events)
+    module.exit_json(changed=changes(steps), steps=steps, timeline=executor.events)
 
 
 if __name__ == "__main__":

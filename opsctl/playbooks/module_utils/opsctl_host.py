@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 
-def write_atomic(path, content, mode=0o644):
+def write_atomic(path: str, content: str, mode: int = 0o644) -> None:
     """Replace `path` so that a reader sees the old file or the new one, never half of one.
 
     The mode is set before any byte is written, so a secret is never readable by others.
@@ -34,9 +34,22 @@ def write_atomic(path, content, mode=0o644):
         os.close(dir_fd)
 
 
-def http_ok(url, timeout):
+def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
+    """Write `path` atomically unless it already holds `content` with `mode`; True if it wrote."""
+    try:
+        with open(path) as handle:
+            same = handle.read() == content and (os.stat(path).st_mode & 0o7777) == mode
+    except (FileNotFoundError, UnicodeDecodeError):
+        same = False
+    if not same:
+        write_atomic(path, content, mode)
+    return not same
+
+
+def http_ok(url: str, timeout: float) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return 200 <= response.status < 400
+            status: int = response.status
+            return 200 <= status < 400
     except (urllib.error.URLError, OSError, ValueError):
         return False

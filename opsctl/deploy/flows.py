@@ -1,0 +1,218 @@
+"""The deploy and rollback flows: lock -> configs -> pull -> release step -> roll -> record -> unlock.
+
+Python decides every step and what the ledger says (the failure policy is policy.judge); the
+Rollout (rollout.py) runs the playbooks that act on the hosts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsctl import output
+from opsctl.config.secrets import app_env
+from opsctl.deploy import ledger, policy
+from opsctl.deploy.fleet import Fleet, now, who
+from opsctl.deploy.names import image_ref
+from opsctl.deploy.plan import Target, config_hash, render_env_file
+from opsctl.deploy.rollout import Rollout
+from opsctl.deploy.runner import sigterm_interrupts
+from opsctl.errors import OpsctlError
+from opsctl.validate import check_version
+
+
+@dataclass
+class Outcome:
+    release: ledger.Release
+    ok: bool
+    switched: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    error: str | None = None
+    fleet_state: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    # The release that was current before this one (for hooks and notifications).
+    previous: ledger.Release | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "release": self.release.to_json(),
+            "switched": self.switched,
+            "failed": self.failed,
+            "error": self.error,
+            "fleet_state": self.fleet_state,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+        }
+
+
+def _digest_ref(repository: str, digests: dict[str, list[str]]) -> str | None:
+    """The repo@sha256 all hosts agree on; None when the registry gave none (e.g. a local image)."""
+    found: set[str] = set()
+    for refs in digests.values():
+        mine = [r for r in refs if r.split("@", 1)[0] == repository]
+        if mine:
+            found.add(mine[0])
+    if len(found) > 1:
+        raise OpsctlError(
+            "the hosts pulled different images for the same tag (was it pushed again during the "
+            "deploy?): " + ", ".join(sorted(found)),
+            hint="deploy again; each host will pull the same digest",
+        )
+    return found.pop() if found else None
+
+
+# --- the two flows --------------------------------------------------------------------------
+
+
+@sigterm_interrupts()
+def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: str | None,
+           dry_run: bool, lock_wait: float, message: str | None) -> Outcome | dict[str, Any]:
+    config = fleet.config
+    version = version or fleet.env.tag
+    if version is None:
+        raise OpsctlError(
+            f"which version? give one (opsctl deploy v65 -e {fleet.env_name}) or set "
+            f"environments.{fleet.env_name}.tag",
+        )
+    check_version(version)
+    rollout = Rollout(fleet, hosts, services)
+    if dry_run:
+        return rollout.describe(version)
+    started = time.monotonic()
+    clear, secrets = app_env(config, fleet.env_name)
+    conf_hash = config_hash(config, fleet.env_name, clear, list(secrets))
+    image = image_ref(config.image, version)
+    try:
+        output.step(f"deploy {version} to {fleet.env_name}: lock, configs, pull on {len(rollout.plan.hosts)} host(s)"
+                    + (", release step" if config.release else ""))
+        releases, digests = rollout.prepare(
+            image, version, conf_hash, render_env_file(clear, secrets),
+            lock_wait=lock_wait, message=message, action="deploy",
+        )
+        rollout.timings["prepare"] = time.monotonic() - started
+        digest_ref = _digest_ref(config.image, digests)
+        previous = ledger.current(releases)
+        target = Target(
+            release=ledger.next_number(releases), version=version,
+            image=digest_ref or image, config_hash=conf_hash,
+        )
+        entry = ledger.Release(
+            number=target.release, version=version, image=image,
+            digest=digest_ref.split("@", 1)[1] if digest_ref else None,
+            config_hash=conf_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
+            previous=previous.number if previous else None, message=message,
+            hosts=rollout.plan.hosts, services=rollout.plan.services,
+        )
+        return _roll_and_record(rollout, releases, entry, target, previous, started)
+    finally:
+        rollout.unlock()
+
+
+@sigterm_interrupts()
+def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: str | None) -> Outcome:
+    if version is not None:
+        check_version(version)
+    started = time.monotonic()
+    rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch)
+    try:
+        releases = rollout.take_lock(version, message, lock_wait)
+        rollout.timings["lock"] = time.monotonic() - started
+        back_to = ledger.rollback_target(releases, version)
+        previous = ledger.current(releases)
+        image = image_ref(fleet.config.image, back_to.version, back_to.digest)
+        target = Target(release=ledger.next_number(releases), version=back_to.version,
+                        image=image, config_hash=back_to.config_hash)
+        entry = ledger.Release(
+            number=target.release, version=back_to.version, image=back_to.image, digest=back_to.digest,
+            config_hash=back_to.config_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
+            previous=previous.number if previous else None, kind="rollback", target=back_to.number,
+            message=message, hosts=rollout.plan.hosts, services=rollout.plan.services,
+        )
+        output.step(f"rollback {fleet.env_name} to #{back_to.number} ({back_to.version})")
+        return _roll_and_record(rollout, releases, entry, target, previous, started)
+    finally:
+        rollout.unlock()
+
+
+def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
+                     target: Target, previous: ledger.Release | None, started: float) -> Outcome:
+    fleet, plan = rollout.fleet, rollout.plan
+    fatal = fleet.env.rollout.max_failures == 0
+    output.step(f"roll release #{entry.number} ({entry.version}) over {len(plan.hosts)} host(s) "
+                f"in {len(plan.batches)} batch(es)")
+    roll_started = time.monotonic()
+    # When any failure aborts the playbook, reaching its last plays means success, so the ledger
+    # entry and the unlock ride along in the same run instead of costing another one.
+    entries = ledger.append(releases, _finished(entry, started)) if fatal else None
+    result = rollout.roll(target, plan.hosts, entries, unlock=fatal)
+    rollout.timings["roll"] = time.monotonic() - roll_started
+    switched, failed = rollout.switched_and_failed(result)
+    verdict = policy.judge(
+        hosts=plan.hosts, switched=switched, failed=failed, run_ok=result.ok,
+        max_failures=fleet.env.rollout.max_failures, failure_action=fleet.env.rollout.failure_action,
+        has_previous=previous is not None,
+    )
+    error = None if verdict.action == policy.SUCCEEDED else result.failure_summary()
+    if verdict.action == policy.SUCCEEDED and fatal:
+        rollout.locked = False  # the roll's last play recorded the release and released the lock
+        done = _finished(entry, started)
+        state = f"all on {entry.version}"
+    elif verdict.action in (policy.SUCCEEDED, policy.TOLERATED):
+        note = f"{len(failed)} host(s) failed within max_failures: {error}" if failed else None
+        done = _finished(entry, started, note=note)
+        rollout.finish(releases, done)
+        state = f"{', '.join(failed)} still on the previous release" if failed else f"all on {entry.version}"
+    else:
+        output.error(f"release #{entry.number} failed:\n{error}")
+        state = _recover(rollout, verdict, target, previous)
+        status = ledger.FAILED if verdict.action == policy.PAUSE else ledger.ROLLED_BACK
+        if verdict.action == policy.PAUSE:
+            state = (f"paused: {', '.join(switched) or 'no host'} on {entry.version}, "
+                     f"the rest on {previous.version if previous else 'nothing'}")
+        done = _finished(entry, started, status=status, note=str(error)[-1000:])
+        rollout.finish(releases, done)
+    rollout.timings["total"] = time.monotonic() - started
+    ok = verdict.action in (policy.SUCCEEDED, policy.TOLERATED)
+    return Outcome(release=done, ok=ok, switched=switched, failed=failed, error=None if ok else error,
+                   fleet_state=state, timings=rollout.timings, previous=previous)
+
+
+def _recover(rollout: Rollout, verdict: policy.Verdict, target: Target, previous: ledger.Release | None) -> str:
+    """Carry out a failed roll's verdict on the touched hosts; say where the fleet stands."""
+    touched = verdict.touched
+    if verdict.action == policy.ROLL_BACK and previous is not None:
+        output.step(f"rolling {', '.join(touched)} back to #{previous.number} ({previous.version})")
+        back = Target(
+            release=previous.number, version=previous.version,
+            image=image_ref(rollout.config.image, previous.version, previous.digest),
+            config_hash=previous.config_hash,
+        )
+        back_result = rollout.roll(back, touched, None, unlock=False)
+        _, back_failed = rollout.switched_and_failed(back_result)
+        return (f"all hosts on #{previous.number} ({previous.version})" if back_result.ok
+                else f"rollback failed on {', '.join(back_failed)}: {back_result.failure_summary()}")
+    if verdict.action == policy.REMOVE:
+        back_result = rollout.roll(target, touched, None, unlock=False, remove=True)
+        return ("first release failed; its containers were removed" if back_result.ok
+                else f"removing the failed release failed: {back_result.failure_summary()}")
+    return ""
+
+
+def announce(fleet: Fleet, outcome: Outcome) -> None:
+    """Tell the config's webhooks how a deploy or rollback ended."""
+    if not fleet.config.notify:
+        return
+    from opsctl import notify
+
+    notify.send(fleet.config.notify, notify.outcome_event(fleet.config.app, fleet.env_name, outcome))
+
+
+def _finished(entry: ledger.Release, started: float, status: str | None = None,
+              note: str | None = None) -> ledger.Release:
+    return ledger.Release(**{
+        **entry.to_json(),
+        "status": status or entry.status,
+        "duration": round(time.monotonic() - started, 2),
+        "note": note,
+    })

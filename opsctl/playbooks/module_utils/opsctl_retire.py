@@ -1,0 +1,66 @@
+"""Retiring old containers after a host's switch, without holding up the rollout.
+
+The swap hands its old containers to `retire_detached`: a forked child (its own session, stdio on
+/dev/null, so Ansible's connection does not wait for it) sleeps through the drain, stops and removes
+them, and records the outcome. The protocol with opsctl_state's `await_retire`, which the rollout's
+last play runs on every host:
+
+    <state_dir>/retire/<run_id>.pending   written before the child starts: the containers
+    <state_dir>/retire/<run_id>.done      renamed from .pending when finished: {"stopped", "failed"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+
+# Runs `docker ARGS...` and returns its exit code.
+Docker = Callable[[Sequence[str]], int]
+
+
+def job_paths(state_dir: str, run_id: str) -> tuple[str, str]:
+    directory = os.path.join(state_dir, "retire")
+    return os.path.join(directory, f"{run_id}.pending"), os.path.join(directory, f"{run_id}.done")
+
+
+def retire(docker: Docker, containers: list[list[object]], drain: float, pending: str, done: str,
+           sleep: Callable[[float], None] = time.sleep) -> dict[str, list[str]]:
+    """Wait out the drain, stop each container (SIGTERM, then its timeout) and remove it."""
+    sleep(drain)
+    failed = []
+    for name, timeout in containers:
+        docker(["stop", "-t", str(int(float(str(timeout)))), str(name)])
+        if docker(["rm", "-f", str(name)]) != 0:
+            failed.append(str(name))
+    outcome = {"failed": failed, "stopped": [str(c[0]) for c in containers]}
+    with open(pending, "w") as handle:
+        json.dump(outcome, handle)
+    os.replace(pending, done)
+    return outcome
+
+
+def start_job(containers: list[list[object]], state_dir: str, run_id: str) -> tuple[str, str]:
+    pending, done = job_paths(state_dir, run_id)
+    os.makedirs(os.path.dirname(pending), mode=0o700, exist_ok=True)
+    with open(pending, "w") as handle:
+        json.dump({"containers": containers}, handle)
+    return pending, done
+
+
+def retire_detached(docker: Docker, containers: list[list[object]], drain: float,
+                    state_dir: str, run_id: str) -> None:
+    """Start retiring in a child process that outlives the module; return at once."""
+    pending, done = start_job(containers, state_dir, run_id)
+    if os.fork() != 0:
+        return
+    try:  # the child: detach from Ansible's session and pipes, do the work, never return
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, 65536)  # nothing else of the module's (e.g. a pipe to Ansible) stays open
+        retire(docker, containers, drain, pending, done)
+    finally:
+        os._exit(0)

@@ -1,0 +1,117 @@
+"""The host-side swap, planned: host facts and the desired release in, an ordered list of steps out.
+
+Pure: no I/O, no clock. The opsctl_swap module reads the facts, calls `plan_swap`, and runs the
+steps in order (consecutive `start` and `check` steps run in parallel). If a step fails before the
+proxy switch, `revert_steps` says how to leave the host exactly as it was. Table-driven tests feed
+fixture facts in and compare the steps out (tests/unit/swap_cases/*.json).
+
+Facts:
+    containers      every container on the host: {"name", "running", "labels": {...}}
+    image_present   the release's image is on the host
+    network_present the app's network exists
+    proxy           {"present", "running"} of the host's proxy container (absent: null)
+    upstream_files  which of the services' upstream files exist
+
+Spec (the module's arguments): app, env, image, network, services, proxy, drain, pull_missing,
+label_prefix. Steps are dicts with an "op" key; see `OPS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Step = dict[str, Any]
+Facts = dict[str, Any]
+Spec = dict[str, Any]
+
+# Every op the executor knows, and whether it changes the host.
+OPS = {
+    "pull": True,  # image
+    "create_network": True,  # network
+    "remove": True,  # name, stop_timeout: stop (SIGTERM, then the timeout) and remove now
+    "start": True,  # service, replica, name
+    "check": False,  # name, service, kind: http | stays_up
+    "start_proxy": True,  # replace: a dead proxy container is removed first
+    "switch": True,  # services: write their upstream files, reload, verify; restore on failure
+    "drop_upstream": True,  # path
+    "reload_proxy": True,
+    "retire": True,  # containers: [[name, stop_timeout]], drain: stopped after the drain, detached
+}
+
+
+class PlanError(Exception):
+    """The swap cannot be planned (e.g. the image is missing and pulling is not allowed)."""
+
+
+def owned(facts: Facts, spec: Spec, service: str) -> list[Facts]:
+    """This app's containers of `service` on the host, in name order; anything else is foreign."""
+    prefix = spec.get("label_prefix", "opsctl")
+    wanted = {f"{prefix}.app": spec["app"], f"{prefix}.env": spec["env"], f"{prefix}.service": service}
+    found = [c for c in facts.get("containers", [])
+             if all(c.get("labels", {}).get(k) == v for k, v in wanted.items())]
+    return sorted(found, key=lambda c: str(c["name"]))
+
+
+def _prelude(facts: Facts, spec: Spec) -> list[Step]:
+    steps: list[Step] = []
+    if not facts.get("image_present"):
+        if not spec.get("pull_missing", True):
+            raise PlanError(f"image {spec['image']} is not on this host")
+        steps.append({"op": "pull", "image": spec["image"]})
+    if not facts.get("network_present"):
+        steps.append({"op": "create_network", "network": spec["network"]})
+    return steps
+
+
+def _proxy_steps(facts: Facts, spec: Spec, http: list[str], dropped: list[str]) -> list[Step]:
+    steps: list[Step] = []
+    proxy = facts.get("proxy") or {}
+    if http and spec.get("proxy"):
+        if not proxy.get("running"):
+            steps.append({"op": "start_proxy", "replace": bool(proxy.get("present"))})
+        steps.append({"op": "switch", "services": http})
+    steps += [{"op": "drop_upstream", "path": path} for path in dropped]
+    if dropped and spec.get("proxy") and (proxy.get("present") or http):
+        steps.append({"op": "reload_proxy"})
+    return steps
+
+
+def plan_swap(facts: Facts, spec: Spec) -> list[Step]:
+    """The ordered steps that put the spec's release on this host."""
+    services = spec["services"]
+    running = [s for s in services if s["mode"] != "absent"]
+    absent = [s for s in services if s["mode"] == "absent"]
+    old = {s["name"]: [c["name"] for c in owned(facts, spec, s["name"])] for s in services}
+    steps = _prelude(facts, spec)
+    # Two singletons must never run at once: the old one goes before its replacement starts.
+    for s in running:
+        if s["mode"] == "singleton":
+            steps += [{"op": "remove", "name": n, "stop_timeout": s["stop_timeout"]} for n in old[s["name"]]]
+            old[s["name"]] = []
+    starts = [(s, i) for s in running for i in range(1, int(s["replicas"]) + 1)]
+    steps += [{"op": "start", "service": s["name"], "replica": i, "name": s["names"][i - 1]} for s, i in starts]
+    steps += [{"op": "check", "service": s["name"], "name": s["names"][i - 1],
+               "kind": "http" if s["mode"] == "http" else "stays_up"} for s, i in starts]
+    http = [s["name"] for s in running if s["mode"] == "http"]
+    existing = set(facts.get("upstream_files", []))
+    dropped = [s["upstream_file"] for s in absent if s.get("upstream_file") in existing]
+    steps += _proxy_steps(facts, spec, http, dropped)
+    gone = [[n, s["stop_timeout"]] for s in running + absent for n in old[s["name"]]]
+    if gone:
+        # Drain only when old HTTP containers may still be finishing requests the proxy gave them.
+        draining = any(old[s["name"]] for s in running if s["mode"] == "http")
+        steps.append({"op": "retire", "containers": gone, "drain": spec.get("drain", 0) if draining else 0})
+    return steps
+
+
+def revert_steps(done: list[Step]) -> list[Step]:
+    """What undoes the steps done before a failure: the new containers go, immediately.
+
+    A failed `switch` restores the upstream files itself; the old containers were not touched yet
+    (singletons excepted: they were stopped by design before their replacement started).
+    """
+    return [{"op": "remove", "name": s["name"], "stop_timeout": 0} for s in done if s["op"] == "start"]
+
+
+def changes(steps: list[Step]) -> bool:
+    return any(OPS[s["op"]] for s in steps)

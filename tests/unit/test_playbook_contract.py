@@ -1,0 +1,75 @@
+"""The playbooks and opsctl/deploy/contract.py agree: what Python supplies is what the plays use,
+and every result Python reads is a task of that playbook whose module returns the keys read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from opsctl.deploy.contract import BASE, PLAYBOOKS, check_supplied
+from opsctl.paths import playbooks_dir
+
+_VAR = re.compile(r"\bopsctl_[a-z_]+\b")
+_DATA = re.compile(r"\bopsctl_data\.([a-z_]+)")
+_RUNNER = {"opsctl_data", "opsctl_data_file"}  # runner.playbook_vars supplies these to every run
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+
+
+def _tasks(plays: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for play in plays:
+        yield from play.get("tasks", [])
+
+
+def _load(name: str) -> list[dict[str, Any]]:
+    plays: list[dict[str, Any]] = yaml.safe_load((playbooks_dir() / name).read_text())
+    return plays
+
+
+def test_every_playbook_has_a_contract() -> None:
+    assert {p.name for p in playbooks_dir().glob("*.yml")} == set(PLAYBOOKS)
+
+
+@pytest.mark.parametrize("name", sorted(PLAYBOOKS))
+def test_variables_used_are_exactly_those_declared(name: str) -> None:
+    plays, contract = _load(name), PLAYBOOKS[name]
+    text = list(_strings(plays))
+    registered = {t["register"] for t in _tasks(plays) if "register" in t}
+    used = {v for s in text for v in _VAR.findall(s)} - registered - _RUNNER
+    assert used - BASE - contract.constants == set(), "used but never supplied"
+    assert contract.constants - used == set(), "declared but unused"
+    data = {k for s in text for k in _DATA.findall(s)}
+    assert data == set(contract.data)
+
+
+@pytest.mark.parametrize(("name", "result"), [(n, r) for n, p in sorted(PLAYBOOKS.items()) for r in p.results])
+def test_results_read_exist(name: str, result: str) -> None:
+    wanted = PLAYBOOKS[name].results[result]
+    tasks = [t for t in _tasks(_load(name)) if t.get("name") == wanted.task]
+    assert len(tasks) == 1, f"{name} has no single task named {wanted.task!r}"
+    assert wanted.module in tasks[0]
+    if wanted.module.startswith("opsctl_"):
+        source = (playbooks_dir() / "library" / f"{wanted.module}.py").read_text()
+        for key in wanted.keys:
+            assert re.search(rf"\b{key}\b\s*=|[\"']{key}[\"']", source), f"{wanted.module} never returns {key}"
+
+
+def test_a_run_that_breaks_the_contract_is_refused() -> None:
+    check_supplied("exec.yml", {"opsctl_targets", *BASE}, {"argv"})
+    with pytest.raises(ValueError, match="undeclared constant opsctl_argv"):
+        check_supplied("exec.yml", {"opsctl_targets", "opsctl_argv"}, {"argv"})
+    with pytest.raises(ValueError, match="missing data key argv"):
+        check_supplied("exec.yml", {"opsctl_targets"}, set())

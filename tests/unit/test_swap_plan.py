@@ -1,0 +1,43 @@
+"""The host-side swap planner, table-driven: each tests/unit/swap_cases/*.json is facts in, steps out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.module_utils import load_module_util
+
+plan = load_module_util("opsctl_swap_plan")
+CASES = Path(__file__).parent / "swap_cases"
+BASE = json.loads((CASES / "_base.json").read_text())
+
+
+def cases() -> list[Any]:
+    return [pytest.param(json.loads(p.read_text()), id=p.stem) for p in sorted(CASES.glob("[!_]*.json"))]
+
+
+@pytest.mark.parametrize("case", cases())
+def test_case(case: dict[str, Any]) -> None:
+    assert case["comment"]
+    if "done" in case:
+        assert plan.revert_steps(case["done"]) == case["revert"]
+        return
+    spec = {**BASE["spec"], **case.get("spec", {})}
+    facts = {**BASE["facts"], **case.get("facts", {})}
+    if "error" in case:
+        with pytest.raises(plan.PlanError, match=case["error"]):
+            plan.plan_swap(facts, spec)
+        return
+    steps = plan.plan_swap(facts, spec)
+    assert steps == case["steps"]
+    assert all(step["op"] in plan.OPS for step in steps)
+    assert plan.changes(steps) == case.get("changed", True)
+
+
+def test_every_op_is_covered_by_a_case() -> None:
+    seen = {s["op"] for p in CASES.glob("[!_]*.json") for key in ("steps", "revert")
+            for s in json.loads(p.read_text()).get(key, [])}
+    assert seen == set(plan.OPS)

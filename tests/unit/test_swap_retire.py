@@ -1,0 +1,53 @@
+"""Retiring old containers: the job's outcome and the .pending/.done protocol opsctl_state waits on."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from tests.unit.module_utils import load_module_util
+
+retire = load_module_util("opsctl_retire")
+
+
+class Recorder:
+    def __init__(self, failing: set[str] | None = None, log: Path | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.failing = failing or set()
+        self.log = log
+
+    def __call__(self, args: Sequence[str]) -> int:
+        self.calls.append(list(args))
+        if self.log is not None:
+            with self.log.open("a") as handle:
+                handle.write(" ".join(args) + "\n")
+        return 1 if args[0] == "rm" and args[-1] in self.failing else 0
+
+
+def test_retire_drains_then_stops_and_removes_each_and_records_it(tmp_path: Path) -> None:
+    slept: list[float] = []
+    docker = Recorder(failing={"b"})
+    pending, done = retire.start_job([["a", 10], ["b", 2.5]], str(tmp_path), "run1")
+    outcome = retire.retire(docker, [["a", 10], ["b", 2.5]], 0.5, pending, done, sleep=slept.append)
+    assert slept == [0.5]
+    assert docker.calls == [["stop", "-t", "10", "a"], ["rm", "-f", "a"], ["stop", "-t", "2", "b"], ["rm", "-f", "b"]]
+    assert outcome == {"failed": ["b"], "stopped": ["a", "b"]}
+    assert not Path(pending).exists()
+    assert json.loads(Path(done).read_text()) == outcome
+    assert Path(done) == tmp_path / "retire" / "run1.done"
+
+
+def test_retire_detached_returns_at_once_and_finishes_in_the_background(tmp_path: Path) -> None:
+    log = tmp_path / "docker.log"
+    began = time.monotonic()
+    retire.retire_detached(Recorder(log=log), [["old", 1]], 0.3, str(tmp_path), "run2")
+    assert time.monotonic() - began < 0.25
+    assert (tmp_path / "retire" / "run2.pending").exists()
+    done = tmp_path / "retire" / "run2.done"
+    deadline = time.monotonic() + 10
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert json.loads(done.read_text()) == {"failed": [], "stopped": ["old"]}
+    assert log.read_text() == "stop -t 1 old\nrm -f old\n"
