@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.opsctl-installed
 PYTEST_ARGS ?=
 
-.PHONY: test unit lint types machine venv demo bench clean distclean
+.PHONY: test unit lint types machine venv demo bench image wheel clean distclean
 
 test: machine venv
 	$(MAKE) --no-print-directory lint types
@@ -37,8 +37,8 @@ venv: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -q -e '.[dev]'
+$(STAMP): pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -q -e '.[dev,aws-inventory]'
 	touch $@
 
 demo: machine venv
@@ -46,6 +46,14 @@ demo: machine venv
 
 bench: machine venv
 	$(BIN)/python tools/bench.py
+
+# The CI image (Dockerfile; docs/ci.md). Its default base is the lab's, which `opsctl lab up` builds.
+image: venv
+	bash tools/build-image.sh
+
+# A wheel in dist/ for `pipx install dist/opsctl-*.whl` (README).
+wheel: venv
+	$(BIN)/python -m pip wheel --no-deps -q -w dist .
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -60,12 +60,24 @@ def warn(message: str) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    stderr().print(f"[bold red]error:[/] {message}", markup=True)
+    from rich.markup import escape
+
+    # Messages quote config values, server output and package names like opsctl[lab]: never markup.
+    stderr().print(f"[bold red]error:[/] {escape(message)}", markup=True)
     if hint:
-        stderr().print(f"[dim]hint:[/] {hint}")
+        stderr().print(f"[dim]hint:[/] {escape(hint)}")
+
+
+_json_written: list[bool] = []
+
+
+def json_emitted() -> bool:
+    """Whether this process already printed its JSON object (cli.main then adds no error object)."""
+    return bool(_json_written)
 
 
 def emit_json(obj: Any) -> None:
     """The one JSON object a --json command prints on stdout."""
+    _json_written.append(True)
     sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()

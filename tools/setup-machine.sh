@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make this machine ready for opsctl's lab and its tests (idempotent; run as root on Debian):
 # installs docker.io, debootstrap, docker-registry, apache2-utils (htpasswd, bcrypt for the lab
-# registry) and openssh-client when missing, and starts dockerd when its socket does not answer.
+# registry), openssh-client and python3-venv when missing, and starts dockerd when its socket does
+# not answer.
 # Works on a fresh machine and over leftovers of earlier runs in /var/lib/docker.
 set -euo pipefail
 
@@ -24,6 +25,11 @@ missing=()
 for package in "${!wanted[@]}"; do
     [ -e "${wanted[$package]}" ] || missing+=("$package")
 done
+# `python3 -m venv` (make's .venv, and the packaging test's fresh virtualenv) needs ensurepip,
+# which Debian ships apart in python3-venv.
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

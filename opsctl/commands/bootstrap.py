@@ -15,7 +15,7 @@ def bootstrap(
     local: Annotated[
         bool, typer.Option("--local", help="Run the same playbooks against this machine.")
     ] = False,
-    hosts: Annotated[str | None, typer.Option("--hosts", help="Comma-separated hosts (default: all).")] = None,
+    hosts: Annotated[str | None, typer.Option("--hosts", metavar="HOSTS", help="Comma-separated hosts (default: all).")] = None,
 ) -> None:
     """Install what the app's servers need (Docker engine, directories, network)."""
     from opsctl import output

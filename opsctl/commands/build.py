@@ -14,10 +14,10 @@ from opsctl.validate import check_version
 
 def build(
     ctx: typer.Context,
-    version: Annotated[str, typer.Argument(help="Version tag, e.g. v65 (letters, digits, . _ -).")],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="Version tag, e.g. v65 (letters, digits, . _ -).")],
     no_push: Annotated[bool, typer.Option("--no-push", help="Build and tag only.")] = False,
     build_arg: Annotated[
-        list[str] | None, typer.Option("--build-arg", help="Extra build argument K=V (repeatable).")
+        list[str] | None, typer.Option("--build-arg", metavar="KEY=VALUE", help="Extra build argument K=V (repeatable).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Build without the layer cache.")] = False,
     allow_dirty: Annotated[

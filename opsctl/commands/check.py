@@ -5,19 +5,23 @@ from __future__ import annotations
 import typer
 
 from opsctl import output
-from opsctl.commands.common import JsonOpt, load_config
+from opsctl.commands.common import EnvOpt, JsonOpt, load_config
 from opsctl.errors import ConfigError
 
 
-def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def check(ctx: typer.Context, env: EnvOpt = None, json_: JsonOpt = False) -> None:
     """Validate opsctl.yml and its inventories; list every error (exit 1) or print a summary."""
+    # With -e ENV: that one environment, plus the secrets a deploy reads and build's Dockerfile.
     # Imported here so that `opsctl --help` does not pay for pydantic and Rich tables.
     from rich.table import Table
 
-    from opsctl.config.checks import check_environments
+    from opsctl.config.checks import check_environments, readiness_problems
 
     config = load_config(ctx)
-    reports, problems = check_environments(config)
+    only = [config.environment(env)[0]] if env else None
+    reports, problems = check_environments(config, only, notice=output.info)
+    if only:
+        problems += readiness_problems(config, only[0])
     if problems:
         raise ConfigError(problems)
     if json_:
@@ -51,11 +55,10 @@ def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
     console.print(services)
     envs = Table("environment", "inventory", "hosts", "tag", "batch", box=None)
     for r in reports:
-        env = config.environments[r.name]
+        settings = config.environments[r.name]
         hosts = r.inventory.hosts if r.inventory else {}
-        envs.add_row(
-            r.name, env.inventory, f"{len(hosts)}: {', '.join(hosts)}", env.tag or "-", str(env.rollout.batch)
-        )
+        envs.add_row(r.name, ", ".join(settings.inventory), f"{len(hosts)}: {', '.join(hosts)}",
+                     settings.tag or "-", str(settings.rollout.batch))
     console.print(envs)
     if config.release:
         console.print("release: " + " ".join(config.release.command))

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from opsctl import completion
+
 if TYPE_CHECKING:
     from opsctl.config.models import Config
 
@@ -20,15 +22,21 @@ class Globals:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 EnvOpt = Annotated[
     str | None,
-    typer.Option("--env", "-e", help="Environment from opsctl.yml (default: $OPSCTL_ENV, or the only one)."),
+    typer.Option(
+        "--env",
+        "-e",
+        metavar="ENV",
+        help="Environment from opsctl.yml, or a unique prefix of one (default: $OPSCTL_ENV, or the only one).",
+        autocompletion=completion.environments,
+    ),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-LockWaitOpt = Annotated[float, typer.Option("--lock-wait", help="Seconds to wait for the deploy lock.")]
+LockWaitOpt = Annotated[float, typer.Option("--lock-wait", metavar="SECONDS", help="Seconds to wait for the deploy lock.")]
 SkipHooksOpt = Annotated[
     bool, typer.Option("--skip-hooks", help="Do not run the hooks in .opsctl/hooks/.")
 ]
 MessageOpt = Annotated[
-    str | None, typer.Option("--message", "-m", help="Note recorded with the lock and release.")
+    str | None, typer.Option("--message", "-m", metavar="MESSAGE", help="Note recorded with the lock and release.")
 ]
 
 

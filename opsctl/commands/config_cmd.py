@@ -1,7 +1,7 @@
 """`opsctl config`: show the effective configuration of one environment.
 
-Secret values are never read here: only their names are listed, each masked as `***`, so the
-output can be pasted into an issue or a CI log.
+Secret values are never shown: each secret is listed as `*** (set)` or `(unset)`, so the output
+can be pasted into an issue or a CI log and still tells what a deploy would be missing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from opsctl.config.models import Config
 
 MASK = "***"
+SET, UNSET = f"{MASK} (set)", "(unset)"
 
 
 def _masked_url(url: str) -> str:
@@ -29,7 +30,7 @@ def _masked_url(url: str) -> str:
 
 def effective(config: Config, env_name: str, report: EnvironmentReport) -> dict[str, Any]:
     """The environment's configuration after merging, as plain data (no secret values)."""
-    from opsctl.config.secrets import secret_files
+    from opsctl.config.secrets import secret_files, secret_is_set
     from opsctl.notify import format_of
 
     env = config.environments[env_name]
@@ -37,7 +38,7 @@ def effective(config: Config, env_name: str, report: EnvironmentReport) -> dict[
     secret_names = list(dict.fromkeys([*config.env.secret, *env.env.secret]))
     # Clear values shadowed by a secret of the same name would be replaced by the secret.
     variables: dict[str, Any] = {k: v for k, v in clear.items() if k not in secret_names}
-    variables.update({name: MASK for name in secret_names})
+    variables.update({name: SET if secret_is_set(config, env_name, name) else UNSET for name in secret_names})
     services: dict[str, Any] = {}
     for name, service in config.services.items():
         services[name] = {
@@ -52,14 +53,18 @@ def effective(config: Config, env_name: str, report: EnvironmentReport) -> dict[
         "tag": env.tag,
         "registry": config.registry.model_dump(mode="json") if config.registry else None,
         "build": config.build.model_dump(mode="json"),
-        "inventory": str(config.path(env.inventory)),
+        "inventory": [str(p) for p in config.inventory_paths(env_name)],
         "hosts": list(report.inventory.hosts) if report.inventory else [],
         "services": services,
         "release": config.release.model_dump(mode="json") if config.release else None,
         "rollout": env.rollout.model_dump(mode="json"),
         "load_balancer": env.load_balancer.model_dump(mode="json"),
         "env": variables,
-        "secrets": {"names": secret_names, "files": [str(p) for p in secret_files(config, env_name)]},
+        "secrets": {
+            "names": secret_names,
+            "unset": [n for n in secret_names if not secret_is_set(config, env_name, n)],
+            "files": [str(p) for p in secret_files(config, env_name)],
+        },
         "aws": config.aws_for(env_name).model_dump(mode="json"),
         "notify": [
             {"url": _masked_url(hook.url), "format": format_of(hook), "events": list(hook.events)}

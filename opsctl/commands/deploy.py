@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from opsctl import completion
 from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, SkipHooksOpt, load_config
 
 
@@ -13,14 +14,19 @@ def deploy(
     ctx: typer.Context,
     version: Annotated[
         str | None,
-        typer.Argument(help="Version tag to deploy (default: the environment's tag, e.g. latest)."),
+        typer.Argument(metavar="VERSION", help="Version tag to deploy (default: the environment's tag, e.g. latest)."),
     ] = None,
     env: EnvOpt = None,
     services: Annotated[
-        str | None, typer.Option("--services", help="Comma-separated services (default: all).")
+        str | None, typer.Option(
+            "--services",
+            metavar="SERVICES",
+            help="Comma-separated services (default: all).",
+            autocompletion=completion.service_list,
+        )
     ] = None,
     hosts: Annotated[
-        str | None, typer.Option("--hosts", help="Comma-separated hosts (default: all).")
+        str | None, typer.Option("--hosts", metavar="HOSTS", help="Comma-separated hosts (default: all).")
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
@@ -40,7 +46,12 @@ def deploy(
 
     if version is not None:
         check_version(version)  # before anything else runs
-    fleet = Fleet.open(load_config(ctx), env)
+    config = load_config(ctx)
+    if not dry_run:
+        from opsctl.config.secrets import require_secrets
+
+        require_secrets(config, config.environment(env)[0], "deploy")  # before any connection or hook
+    fleet = Fleet.open(config, env)
     # Hooks and notifications (opsctl.lifecycle): pre-deploy runs before the lock is taken.
     around = None if dry_run else lifecycle.begin_rollout(fleet, "deploy", version, hosts, message, skip_hooks)
     with around.guard() if around else nullcontext():

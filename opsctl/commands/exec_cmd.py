@@ -11,22 +11,25 @@ from opsctl.commands.common import EnvOpt, load_config
 
 def exec_(
     ctx: typer.Context,
-    command: Annotated[list[str], typer.Argument(help="Command and arguments to run.")],
+    command: Annotated[list[str], typer.Argument(metavar="COMMAND", help="Command and arguments to run.")],
     env: EnvOpt = None,
-    host: Annotated[str | None, typer.Option("--host", help="Host (default: the primary).")] = None,
+    host: Annotated[str | None, typer.Option("--host", metavar="HOST", help="Host (default: the primary).")] = None,
     interactive: Annotated[
         bool, typer.Option("--interactive", "-i", help="A terminal on the host (ssh -t, docker run -it).")
     ] = False,
 ) -> None:
     """Run a one-off command in a new container of the current release's image."""
     from opsctl import output
+    from opsctl.config.secrets import require_secrets
     from opsctl.deploy import ledger
     from opsctl.deploy.fleet import Fleet
     from opsctl.deploy.names import image_ref
     from opsctl.deploy.plan import select_hosts
     from opsctl.errors import OpsctlError
 
-    fleet = Fleet.open(load_config(ctx), env)
+    config = load_config(ctx)
+    require_secrets(config, config.environment(env)[0], "exec")  # before any connection
+    fleet = Fleet.open(config, env)
     if interactive:
         from opsctl import interactive as tty
 

@@ -41,27 +41,41 @@ def write_starter(target: Path, app_name: str, force: bool) -> list[tuple[Path, 
         raise UsageError(f"app name: {problem}")
     if target.exists() and not force:
         raise OpsctlError(f"{target} already exists; nothing was written", hint="pass --force to overwrite it")
-    results: list[tuple[Path, str]] = []
-    target.parent.mkdir(parents=True, exist_ok=True)
-    existed = target.exists()
-    target.write_text(render_config(app_name), encoding="utf-8")
-    results.append((target, "overwrote" if existed else "wrote"))
     inventory = target.parent / "inventories" / "production.ini"
-    if inventory.exists():
-        results.append((inventory, "kept existing"))
-    else:
-        inventory.parent.mkdir(parents=True, exist_ok=True)
-        inventory.write_text(STARTER_INVENTORY, encoding="utf-8")
-        results.append((inventory, "wrote"))
-    from opsctl.hooks import write_samples
+    # Everything that could stop us is checked first, so a failure never leaves half a project.
+    for path, kind in ((target, "file"), (inventory, "file"), (inventory.parent, "directory"),
+                       (target.parent, "directory")):
+        if path.exists() and (path.is_dir() if kind == "file" else not path.is_dir()):
+            raise OpsctlError(f"{path} exists and is not a {kind}; nothing was written")
+    for parent in (target.parent, inventory.parent):
+        for above in (parent, *parent.parents):
+            if above.exists() and not above.is_dir():
+                raise OpsctlError(f"{above} is a file, not a directory; nothing was written")
+    results: list[tuple[Path, str]] = []
+    content = render_config(app_name)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        existed = target.exists()
+        target.write_text(content, encoding="utf-8")
+        results.append((target, "overwrote" if existed else "wrote"))
+        if inventory.exists():
+            results.append((inventory, "kept existing"))
+        else:
+            inventory.parent.mkdir(parents=True, exist_ok=True)
+            inventory.write_text(STARTER_INVENTORY, encoding="utf-8")
+            results.append((inventory, "wrote"))
+        from opsctl.hooks import write_samples
 
-    results += write_samples(target.parent)
+        results += write_samples(target.parent)
+    except OSError as exc:
+        done = ", ".join(str(p) for p, what in results if what != "kept existing") or "nothing"
+        raise OpsctlError(f"cannot write {exc.filename or target}: {exc.strerror or exc} (written: {done})") from None
     return results
 
 
 def init(
     ctx: typer.Context,
-    app_name: Annotated[str | None, typer.Argument(help="App name (default: the directory name).")] = None,
+    app_name: Annotated[str | None, typer.Argument(metavar="APP", help="App name (default: the directory name).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing opsctl.yml.")] = False,
 ) -> None:
     """Write a starter opsctl.yml in the current directory."""

@@ -23,7 +23,7 @@ app = typer.Typer(
 
 @app.command("up")
 def up(
-    hosts: Annotated[int, typer.Option("--hosts", help="Number of servers.")] = 3,
+    hosts: Annotated[int, typer.Option("--hosts", metavar="COUNT", help="Number of servers (1-20).")] = 3,
     json_: JsonOpt = False,
 ) -> None:
     """Start (or resize) the lab; reuses what is already there."""
@@ -69,6 +69,8 @@ def status(json_: JsonOpt = False) -> None:
 def _render(state: LabState) -> None:
     from rich.table import Table
 
+    from opsctl.lab import names
+
     table = Table(title="opsctl lab", title_justify="left")
     for column in ("server", "state", "ssh", "http"):
         table.add_column(column)
@@ -83,7 +85,11 @@ def _render(state: LabState) -> None:
     out = output.stdout()
     out.print(table)
     out.print(f"registry      {state.registry} ({state.registry_state}; user opsctl)")
-    out.print(f"aws endpoint  {state.aws_endpoint} ({state.aws_state})")
+    out.print(f"aws endpoint  {state.aws_endpoint} ({state.aws_state}; region {names.AWS_REGION})")
+    out.print(
+        f"aws keys      AWS_ACCESS_KEY_ID={names.AWS_ACCESS_KEY_ID} "
+        f"AWS_SECRET_ACCESS_KEY={names.AWS_SECRET_ACCESS_KEY} (opsctl uses them by itself for this endpoint)"
+    )
     out.print(f"inventory     {state.inventory_path}")
     out.print(f"ssh key       {state.ssh_key_path}")
     out.print(f"secrets       {state.secrets_env_path}")

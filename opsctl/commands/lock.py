@@ -31,9 +31,9 @@ def status(ctx: typer.Context, env: EnvOpt = None, json_: JsonOpt = False) -> No
 def acquire(
     ctx: typer.Context,
     env: EnvOpt = None,
-    message: Annotated[str | None, typer.Option("--message", "-m", help="Why.")] = None,
+    message: Annotated[str | None, typer.Option("--message", "-m", metavar="MESSAGE", help="Why.")] = None,
 ) -> None:
-    """Take the deploy lock (e.g. to freeze deploys during maintenance)."""
+    """Take the deploy lock, to freeze deploys during maintenance for instance."""
     from opsctl import lifecycle, output
     from opsctl.deploy.fleet import Fleet, holder_info, new_token
     from opsctl.deploy.locking import acquire_lock

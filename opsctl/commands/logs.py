@@ -6,15 +6,18 @@ from typing import Annotated
 
 import typer
 
+from opsctl import completion
 from opsctl.commands.common import EnvOpt, load_config
 
 
 def logs(
     ctx: typer.Context,
-    service: Annotated[str, typer.Argument(help="Service name, e.g. web.")],
+    service: Annotated[str, typer.Argument(
+            metavar="SERVICE", help="Service name, e.g. web.", autocompletion=completion.services
+        )],
     env: EnvOpt = None,
-    hosts: Annotated[str | None, typer.Option("--hosts", help="Comma-separated hosts.")] = None,
-    lines: Annotated[int, typer.Option("--lines", "-n", help="Lines per container.", min=1, max=100000)] = 100,
+    hosts: Annotated[str | None, typer.Option("--hosts", metavar="HOSTS", help="Comma-separated hosts.")] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", metavar="LINES", help="Lines per container.", min=1, max=100000)] = 100,
 ) -> None:
     """Show the recent logs of a service's containers on each host."""
     from opsctl import output

@@ -37,12 +37,14 @@ _SYMBOL = {
 }
 
 
-def _prepare(ctx: typer.Context, env: str | None) -> tuple[str, Target, Aws]:
+def _prepare(ctx: typer.Context, env: str | None, command: str = "") -> tuple[str, Target, Aws]:
+    from opsctl.config.secrets import require_secrets
     from opsctl.provision.runner import target_for
     from opsctl.provision.session import Aws
 
     config = load_config(ctx)
     env_name, _ = config.environment(env)
+    require_secrets(config, env_name, command)  # before any connection
     target = target_for(config, env_name)
     return env_name, target, Aws(target.aws)
 
@@ -143,7 +145,7 @@ def apply(ctx: typer.Context, env: EnvOpt = None, yes: YesOpt = False, skip_hook
     from opsctl import lifecycle
     from opsctl.provision.runner import apply_plan, check_applicable, make_plan
 
-    env_name, target, aws = _prepare(ctx, env)
+    env_name, target, aws = _prepare(ctx, env, "provision apply")
     # pre-provision runs before AWS is read (opsctl.lifecycle).
     around = lifecycle.begin(load_config(ctx), "provision", skip_hooks=skip_hooks, env=env_name)
     the_plan = make_plan(aws, target)
@@ -176,7 +178,7 @@ def destroy(
     env: EnvOpt = None,
     allow_destroy: Annotated[
         list[str] | None,
-        typer.Option("--allow-destroy", help="Name of a stateful resource that may be destroyed."),
+        typer.Option("--allow-destroy", metavar="NAME", help="Name of a stateful resource that may be destroyed."),
     ] = None,
     yes: YesOpt = False,
 ) -> None:

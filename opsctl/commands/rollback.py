@@ -13,7 +13,7 @@ def rollback(
     ctx: typer.Context,
     version: Annotated[
         str | None,
-        typer.Argument(help="Version to return to (default: the previous succeeded release)."),
+        typer.Argument(metavar="VERSION", help="Version to return to (default: the previous succeeded release)."),
     ] = None,
     env: EnvOpt = None,
     lock_wait: LockWaitOpt = 0.0,
@@ -23,13 +23,16 @@ def rollback(
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
     from opsctl import lifecycle
+    from opsctl.config.secrets import require_secrets
     from opsctl.deploy import flows, render
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
 
     if version is not None:
         check_version(version)
-    fleet = Fleet.open(load_config(ctx), env)
+    config = load_config(ctx)
+    require_secrets(config, config.environment(env)[0], "rollback")  # before any connection or hook
+    fleet = Fleet.open(config, env)
     # pre-rollback runs before the lock is taken (opsctl.lifecycle).
     around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks)
     with around.guard():

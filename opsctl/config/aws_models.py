@@ -13,6 +13,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _AWS_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+# AWS region names: partition prefix, optional isolated/gov part, direction, number (us-east-1,
+# ap-southeast-2, us-gov-west-1, cn-north-1). Checked by shape: botocore's list is too slow to load.
+_REGION = re.compile(
+    r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn)(?:-gov|-iso[a-z]?)?"
+    r"-(?:east|west|north|south|central|northeast|southeast|northwest|southwest)-\d{1,2}"
+)
 
 
 class _Strict(BaseModel):
@@ -152,6 +158,27 @@ class AwsConfig(_Strict):
     ses: SesConfig | None = None
     dns: DnsConfig | None = None
     load_balancer: LoadBalancerConfig | None = None
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region_shape(cls, value: object) -> object:
+        if isinstance(value, str) and not _REGION.fullmatch(value):
+            raise ValueError(f"expected an AWS region like us-east-1 or eu-west-1, got {value!r}")
+        return value
+
+    @field_validator("endpoint_url", mode="before")
+    @classmethod
+    def _endpoint_is_url(cls, value: object) -> object:
+        from urllib.parse import urlsplit
+
+        # `${AWS_ENDPOINT_URL:-}` with the variable unset gives "": the same as no endpoint at all.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str):
+            parts = urlsplit(value.strip())
+            if parts.scheme in ("http", "https") and parts.hostname and not any(c.isspace() for c in value.strip()):
+                return value.strip()
+        raise ValueError(f"expected an http(s):// URL like http://127.0.0.1:5000, got {value!r}")
 
     @field_validator("queues")
     @classmethod

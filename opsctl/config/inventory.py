@@ -1,29 +1,48 @@
-"""Read Ansible inventories (YAML or INI) into hosts and groups, without importing Ansible.
+"""Ansible inventories, read by Ansible itself: every form an Ansible user has works unchanged.
 
-Planning needs only host names, their groups and a few host variables; Ansible itself reads the
-same file again when it connects.
+INI and YAML files (ranges, `host:port`, `:children`, `:vars`), directories with group_vars/ and
+host_vars/, executable scripts printing JSON and inventory plugins such as `amazon.aws.aws_ec2`
+are read by ansible-core in a child process (opsctl.config.ansible_inventory): importing Ansible
+costs ~0.8 s, about what the child costs, and the child keeps Ansible's global state and warnings
+out of opsctl. Several sources of one environment are loaded together, exactly as
+`ansible-playbook -i a -i b` would. What comes back is checked here: host names and addresses must
+be safe to put on a command line, and every problem becomes one line naming the file and the host.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from opsctl.errors import ConfigError
 from opsctl.validate import host_problem
 
-_RANGE = re.compile(r"\[(\d+):(\d+)\]")
+# Dynamic inventories ask an API; a hung one must not hang opsctl.
+TIMEOUT = 300.0
+SLOW_NOTICE = 3.0
 
 
 @dataclass
 class Inventory:
-    path: Path
-    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> host vars
-    groups: dict[str, list[str]] = field(default_factory=dict)  # group -> host names, in order
+    path: Path  # the first source (for messages; `sources` has them all)
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> variables, Ansible's order
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group -> host names (descendants too)
+    sources: list[Path] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)  # host -> the source that defined it
+
+    def __post_init__(self) -> None:
+        self.sources = self.sources or [self.path]
+
+    def describe(self) -> str:
+        return ", ".join(shown(p) for p in self.sources)
 
     def hosts_in(self, groups: list[str]) -> list[str]:
         """Hosts of any of the groups, in inventory order; every host when `groups` is empty."""
@@ -32,118 +51,118 @@ class Inventory:
         wanted = {h for g in groups for h in self.groups.get(g, [])}
         return [h for h in self.hosts if h in wanted]
 
+    def address(self, host: str) -> str:
+        """Where Ansible connects to: `ansible_host`, or the inventory name itself."""
+        value = self.hosts[host].get("ansible_host")
+        return str(value) if value not in (None, "") else host
 
-def load_inventory(path: Path) -> Inventory:
-    if not path.is_file():
-        raise ConfigError([f"{path}: inventory file not found"])
-    text = path.read_text(encoding="utf-8")
-    inventory = Inventory(path=path)
-    problems: list[str] = []
-    if path.suffix in {".yml", ".yaml"} or text.lstrip().startswith(("all:", "---")):
+
+def shown(path: Path | str) -> str:
+    """A path as the user would write it: relative to the current directory when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+class PendingInventory:
+    """An inventory Ansible is reading in a child process (several can be read at once)."""
+
+    def __init__(self, sources: Sequence[Path], hidden: Iterable[str] = ()):
+        self.sources = list(sources)
+        self._proc: subprocess.Popen[str] | None = None
+        self._problems = [f"{shown(p)}: no such inventory file or directory" for p in self.sources
+                          if not p.exists()]
+        if self._problems:
+            return
+        # The app's secrets are none of an inventory script's business.
+        secret = set(hidden)
+        env = {k: v for k, v in os.environ.items() if k not in secret}
+        self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
+            [sys.executable, "-m", "opsctl.config.ansible_inventory", *(str(p) for p in self.sources)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+
+    def result(self, notice: Callable[[str], None] | None = None) -> Inventory:
+        """The inventory, or a ConfigError; `notice(text)` is told when reading it is slow."""
+        if self._proc is None:
+            raise ConfigError(self._problems)
         try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError([f"{path}: invalid YAML: {exc}"]) from None
+            out, err = self._proc.communicate(timeout=SLOW_NOTICE)
+        except subprocess.TimeoutExpired:
+            if notice is not None:
+                notice(f"Ansible is still reading inventory {self.describe()} ...")
+            try:
+                out, err = self._proc.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.communicate()
+                raise ConfigError([f"{self.describe()}: Ansible did not finish reading the inventory "
+                                   f"within {TIMEOUT:.0f} s"]) from None
+        try:
+            data = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
+        except json.JSONDecodeError:
+            data = None
         if not isinstance(data, dict):
-            raise ConfigError([f"{path}: expected a mapping of groups"])
-        children: dict[str, list[str]] = {}
-        for group, body in data.items():
-            _yaml_group(inventory, str(group), body, problems, children)
-        _resolve_children(inventory, children)
-    else:
-        _ini(inventory, text, problems)
-    for host in inventory.hosts:
-        problem = host_problem(host)
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            raise ConfigError([f"{self.describe()}: Ansible could not read the inventory: {last}"])
+        return _build(self.sources, data)
+
+    def describe(self) -> str:
+        return ", ".join(shown(p) for p in self.sources)
+
+
+def load_inventory(sources: Path | Sequence[Path], hidden: Iterable[str] = ()) -> Inventory:
+    """Read one environment's inventory sources with Ansible; ConfigError lists what is wrong."""
+    paths = [sources] if isinstance(sources, Path) else list(sources)
+    return PendingInventory(paths, hidden).result()
+
+
+def _build(sources: list[Path], data: dict[str, Any]) -> Inventory:
+    from opsctl.config.inventory_errors import describe_failure
+
+    if "error" in data:
+        raise ConfigError([describe_failure(sources, data)])
+    inventory = Inventory(path=sources[0], sources=sources)
+    problems: list[str] = []
+    for name, variables, origin in data.get("hosts", []):
+        where = shown(origin) if origin else inventory.describe()
+        problem = host_problem(name) or _address_problem(variables)
         if problem:
-            problems.append(f"{path}: {problem}")
+            problems.append(f"{where}: host {name!r}: {problem}")
+        inventory.hosts[name] = variables
+        inventory.origins[name] = origin
+    inventory.groups = {str(g): list(h) for g, h in data.get("groups", {}).items()}
+    skipped = [w for w in data.get("warnings", []) if str(w.get("message", "")).startswith("Skipping")]
+    if skipped:
+        problems.append(describe_failure(sources, {"warning": skipped[0]}))
     if problems:
         raise ConfigError(problems)
     return inventory
 
 
-def _add(inventory: Inventory, group: str, host: str, host_vars: dict[str, Any]) -> None:
-    inventory.hosts.setdefault(host, {}).update(host_vars)
-    members = inventory.groups.setdefault(group, [])
-    if host not in members:
-        members.append(host)
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9])?")
 
 
-def _yaml_group(
-    inventory: Inventory, group: str, body: Any, problems: list[str], children: dict[str, list[str]]
-) -> None:
-    inventory.groups.setdefault(group, [])
-    if body is None:
-        return
-    if not isinstance(body, dict):
-        problems.append(f"{inventory.path}: group {group}: expected a mapping")
-        return
-    for host, host_vars in (body.get("hosts") or {}).items():
-        for name in _expand(str(host)):
-            _add(inventory, group, name, dict(host_vars or {}))
-    for child, child_body in (body.get("children") or {}).items():
-        _yaml_group(inventory, str(child), child_body, problems, children)
-        children.setdefault(group, []).append(str(child))
+def _address_problem(variables: dict[str, Any]) -> str | None:
+    if "ansible_host" in variables:
+        address = variables["ansible_host"]
+        if not isinstance(address, str) or not _usable_address(address):
+            return f"ansible_host {address!r} is not a usable address (expected a host name or IP address)"
+    if "ansible_port" in variables:
+        port = variables["ansible_port"]
+        try:
+            number = int(port) if not isinstance(port, bool) else 0
+        except (TypeError, ValueError):
+            number = 0
+        if not 1 <= number <= 65535:
+            return f"ansible_port {port!r} is not a port (expected 1-65535)"
+    return None
 
 
-def _ini(inventory: Inventory, text: str, problems: list[str]) -> None:
-    section, kind = "ungrouped", "hosts"
-    children: dict[str, list[str]] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip() if not raw.strip().startswith(";") else ""
-        if not line:
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            name = line[1:-1]
-            section, _, suffix = name.partition(":")
-            kind = suffix or "hosts"
-            inventory.groups.setdefault(section, [])
-            continue
-        if kind == "hosts":
-            host, *pairs = line.split()
-            host_vars: dict[str, Any] = {}
-            for pair in pairs:
-                key, sep, value = pair.partition("=")
-                if not sep:
-                    problems.append(f"{inventory.path}:{number}: expected key=value, got {pair!r}")
-                host_vars[key] = value
-            for name in _expand(host):
-                _add(inventory, section, name, host_vars)
-        elif kind == "children":
-            children.setdefault(section, []).append(line)
-    _resolve_children(inventory, children)
-
-
-def _resolve_children(inventory: Inventory, children: dict[str, list[str]]) -> None:
-    """Give each group the hosts of all its descendants.
-
-    Done once at the end because a group's children may be filled in later in the file (or, in
-    YAML, be defined again at the top level), and Ansible does not care about that order.
-    """
-
-    def descendants(group: str, seen: frozenset[str]) -> list[str]:
-        found: list[str] = []
-        for kid in children.get(group, []):
-            if kid in seen:  # a cycle; Ansible refuses it, we just stop walking
-                continue
-            for host in [*inventory.groups.get(kid, []), *descendants(kid, seen | {kid})]:
-                if host not in found:
-                    found.append(host)
-        return found
-
-    resolved = {group: descendants(group, frozenset({group})) for group in children}
-    for group, hosts in resolved.items():
-        for host in hosts:
-            _add(inventory, group, host, {})
-
-
-def _expand(host: str) -> list[str]:
-    """Ansible's numeric ranges: web[01:03] -> web01, web02, web03."""
-    match = _RANGE.search(host)
-    if not match:
-        return [host]
-    start, end = match.group(1), match.group(2)
-    width = len(start) if start.startswith("0") else 0
-    return [
-        host[: match.start()] + str(i).zfill(width) + host[match.end():]
-        for i in range(int(start), int(end) + 1)
-    ]
+def _usable_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return bool(_HOSTNAME.fullmatch(value))

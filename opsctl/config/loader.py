@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from opsctl.config.aws_models import AwsConfig
 from opsctl.config.models import Config
-from opsctl.config.yaml_lines import LoadedYaml, Path_, load_yaml
+from opsctl.config.yaml_lines import LoadedYaml, Path_, dotted, load_yaml
 from opsctl.errors import ConfigError
 
 DEFAULT_NAME = "opsctl.yml"
@@ -36,19 +36,43 @@ def find(path: Path | None) -> Path:
 
 def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Config:
     source = find(path)
-    return parse(source.read_text(encoding="utf-8"), source, environ)
+    return parse(read_text(source), source, environ)
+
+
+def read_text(source: Path) -> str:
+    """A config file's text; an unreadable file or a byte that is not UTF-8 is a ConfigError."""
+    name = _shown(source)
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [f"{name}:{line}: byte 0x{raw[exc.start]:02x} is not UTF-8 (save the file as UTF-8)"]
+        ) from None
+
+
+def _shown(source: Path) -> str:
+    return source.name if source.parent == Path.cwd() else str(source)
 
 
 def parse(text: str, source: Path, environ: dict[str, str] | None = None) -> Config:
-    name = source.name if source.parent == Path.cwd() else str(source)
+    name = _shown(source)
     try:
         loaded = load_yaml(text, environ)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else 1
         raise ConfigError([f"{name}:{line}: invalid YAML: {exc.problem}"]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise ConfigError([f"{name}:{line}: invalid YAML: character {character!r} is not allowed"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{name}: invalid YAML: {exc}"]) from None
+        raise ConfigError([f"{name}: invalid YAML: {' '.join(str(exc).split())}"]) from None
 
     problems = [f"{name}:{line}: {_dotted(path)}: {msg}" for line, path, msg in loaded.problems]
     if not isinstance(loaded.data, dict):
@@ -90,20 +114,21 @@ def _merge_aws(loaded: LoadedYaml, name: str) -> tuple[dict[str, AwsConfig], lis
         over = env.get("aws") if isinstance(env, dict) else None
         if not isinstance(over, dict) or not over:
             continue
+        merged = _deep_merge(base, over)
         try:
-            merged_by_env[env_name] = AwsConfig.model_validate(_deep_merge(base, over))
+            merged_by_env[env_name] = AwsConfig.model_validate(merged)
         except ValidationError as exc:
             prefix: Path_ = ("environments", env_name, "aws")
             # A mistake in the top-level aws: is reported once, at its own line, not again here.
-            errors = [e for e in exc.errors() if base_ok or _set_by(over, e)]
+            errors = [e for e in exc.errors() if base_ok or _set_by(over, merged, e)]
             if errors:
                 problems += _describe(errors, loaded, name, prefix, AwsConfig)
     return merged_by_env, problems
 
 
-def _set_by(over: dict[str, Any], err: ErrorDetails) -> bool:
+def _set_by(over: dict[str, Any], merged: dict[str, Any], err: ErrorDetails) -> bool:
     """Whether the value an error is about was written in the override (not inherited)."""
-    loc = [p for p in err["loc"] if not _is_union_tag(p)]
+    loc = list(_keys_of(err, merged))
     if err["type"] == "missing":
         loc = loc[:-1]
     current: Any = over
@@ -146,7 +171,7 @@ def _describe(
 ) -> list[str]:
     problems = []
     for err in errors:
-        loc: Path_ = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        loc: Path_ = _keys_of(err, _at(loaded.data, prefix))
         path = prefix + loc
         kind = err["type"]
         if kind == "missing":
@@ -187,11 +212,33 @@ def _plain(err: Any) -> str:
     return f"{msg[0].lower()}{msg[1:]}" if msg else "invalid value"
 
 
-def _is_union_tag(part: str | int) -> bool:
-    # pydantic adds the union member's type to the location (e.g. 'list[str]', 'int'); it is not a key.
-    return isinstance(part, str) and (
-        "[" in part or part in {"str", "int", "float", "bool", "function-before", "function-after"}
-    )
+def _at(data: Any, path: Path_) -> Any:
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _keys_of(err: ErrorDetails, data: Any) -> Path_:
+    """The error's location as keys of the user's data.
+
+    pydantic puts the tried union member's type into locations ('list[str]', 'int', ...); a user's
+    key can look the same ('web[1:3]', 'int'), so a part counts as a key only where the data has it.
+    """
+    parts = list(err["loc"])
+    last = parts.pop() if err["type"] == "missing" and parts else None
+    keys: list[str | int] = []
+    current = data
+    for part in parts:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        else:
+            continue
+        keys.append(part)
+    if last is not None:
+        keys.append(last)
+    return tuple(keys)
 
 
 def _allowed_keys(model: type[BaseModel], loc: Path_) -> list[str]:
@@ -227,7 +274,4 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _dotted(path: Path_) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return dotted(path)

@@ -99,6 +99,14 @@ def _batch(value: Any) -> int | str:
     raise _expected("a host count >= 1 or a percentage like '25%'", value)
 
 
+def _sources(value: Any) -> list[str]:
+    # One inventory source, or several that Ansible reads together (like `-i a -i b`).
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list) and items and all(isinstance(i, str) and i.strip() for i in items):
+        return [i.strip() for i in items]
+    raise _expected("an inventory path (a file, directory, script or plugin config) or a list of them", value)
+
+
 Slug = Annotated[
     str, _pattern_type(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", "a name of lowercase letters, digits and '-'")
 ]
@@ -218,7 +226,7 @@ class LoadBalancer(Strict):
 
 
 class Environment(Strict):
-    inventory: str
+    inventory: Annotated[list[str], BeforeValidator(_sources)]
     tag: Version | None = None
     rollout: Rollout = Field(default_factory=Rollout)
     load_balancer: LoadBalancer = Field(default_factory=LoadBalancer)
@@ -317,11 +325,22 @@ class Config(Strict):
                     "which environment? pass -e with one of: " + ", ".join(self.environments)
                 )
         if name not in self.environments:
-            raise UsageError(
-                f"unknown environment {name!r}; {self.source.name} defines: "
-                + ", ".join(self.environments)
-            )
+            name = self._environment_by_prefix(name)
         return name, self.environments[name]
+
+    def _environment_by_prefix(self, given: str) -> str:
+        """`-e prod` means production when no other environment starts with `prod`."""
+        import difflib
+
+        matches = [env for env in self.environments if env.startswith(given)]
+        if len(matches) == 1:
+            return matches[0]
+        defined = ", ".join(self.environments)
+        if matches:
+            raise UsageError(f"environment {given!r} is ambiguous: it starts {', '.join(matches)}")
+        close = difflib.get_close_matches(given, list(self.environments), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown environment {given!r}{hint}; {self.source.name} defines: {defined}")
 
     def where(self, *path: str | int) -> str:
         """`file:line` of the deepest key of `path` found in the file."""
@@ -330,6 +349,10 @@ class Config(Strict):
             if line is not None:
                 return f"{self.source.name}:{line}"
         return f"{self.source.name}:1"
+
+    def inventory_paths(self, env_name: str) -> list[Path]:
+        """The environment's inventory sources, relative to opsctl.yml's directory."""
+        return [self.path(source) for source in self.environments[env_name].inventory]
 
     def aws_for(self, env_name: str) -> AwsConfig:
         return self._aws_by_env.get(env_name, self.aws)

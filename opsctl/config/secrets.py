@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines; '#' comments, blank lines, an optional 'export ' and quotes are allowed."""
     values: dict[str, str] = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+        raise OpsctlError(f"{path}: cannot read the secrets file: {reason}") from None
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -72,10 +77,64 @@ def secret_value(config: Config, env_name: str | None, name: str) -> str:
     return value
 
 
+def secret_is_set(config: Config, env_name: str | None, name: str) -> bool:
+    """Whether a secret has a value somewhere (the value itself is not returned)."""
+    return _lookup(config, env_name, name) is not None
+
+
 def secret_source(config: Config, env_name: str | None, name: str) -> str:
     """Where a secret's value comes from (for error messages), never the value itself."""
     found = _lookup(config, env_name, name)
     return found[1] if found else "nowhere (not set)"
+
+
+def app_secret_names(config: Config, env_name: str) -> list[str]:
+    env = config.environments[env_name]
+    return list(dict.fromkeys([*config.env.secret, *env.env.secret]))
+
+
+def secrets_needed(config: Config, env_name: str, command: str) -> dict[str, str]:
+    """The secrets `command` reads for an environment: name -> what it is for.
+
+    deploy writes the app's env file and logs the servers in to the registry. rollback and exec
+    reuse what a past deploy left on the servers (its env file, its image), so they read none
+    today; they still ask here, so a secret they come to need is checked before they connect.
+    provision apply may create the RDS instance, which is the only time its password is read.
+    """
+    needed: dict[str, str] = {}
+    if command == "deploy":
+        needed.update({name: "env.secret" for name in app_secret_names(config, env_name)})
+        if config.registry is not None:
+            needed.setdefault(config.registry.password_env, f"registry.password_env ({config.registry.server})")
+    elif command == "provision apply":
+        rds = config.aws_for(env_name).rds
+        if rds is not None:
+            needed[rds.master_password_secret] = "aws.rds.master_password_secret"
+    return needed
+
+
+def secret_problems(config: Config, names: dict[str, str], env_name: str | None) -> list[str]:
+    """Every secret of `names` that is unset or unusable, one line each (values never shown)."""
+    problems = []
+    for name, purpose in names.items():
+        try:
+            secret_value(config, env_name, name)
+        except OpsctlError as exc:
+            problems.append(f"{exc.message} ({purpose})")
+    return problems
+
+
+def require_secrets(config: Config, env_name: str, command: str) -> None:
+    """Resolve every secret `command` needs before it connects anywhere; name all missing at once."""
+    problems = secret_problems(config, secrets_needed(config, env_name, command), env_name)
+    if problems:
+        from opsctl.errors import ConfigError
+
+        places = ", ".join(str(p) for p in secret_files(config, env_name)) or "no secrets file configured"
+        raise ConfigError(
+            [f"{command} -e {env_name}: {p}" for p in problems],
+            hint=f"export them, or add them to a secrets file ({places}); nothing was changed",
+        )
 
 
 def app_env(config: Config, env_name: str) -> tuple[dict[str, str], dict[str, str]]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from opsctl import paths
+from opsctl import output, paths
 from opsctl.config.inventory import Inventory, load_inventory
 from opsctl.config.models import Config, Environment
 from opsctl.deploy import ledger
@@ -29,10 +29,11 @@ class Fleet:
 
     @classmethod
     def open(cls, config: Config, env_name: str | None) -> Fleet:
+        from opsctl.config.checks import environment_hosts
+
         name, env = config.environment(env_name)
-        inventory = load_inventory(config.path(env.inventory))
-        if not inventory.hosts:
-            raise OpsctlError(f"inventory {inventory.path} has no hosts")
+        inventory = environment_hosts(config, name, output.info).inventory
+        assert inventory is not None  # environment_hosts raises when it could not be read
         return cls(config=config, env_name=name, env=env, inventory=inventory)
 
     @property
@@ -61,7 +62,7 @@ class Fleet:
         }
         return run_playbook(
             playbook,
-            self.inventory.path,
+            self.inventory.sources,
             {**base, **constants},
             data=data,
             forks=len(self.inventory.hosts) + 1,
@@ -87,10 +88,12 @@ class Fleet:
             raise OpsctlError(f"could not read the fleet's state: {result.failure_summary()}")
         return ledger.parse(task.result.get("ledger") or []), task.result.get("holder")
 
-    def write_ledger(self, entries: list[dict[str, Any]]) -> None:
+    def write_ledger(self, entries: list[dict[str, Any]], skip: list[str] | None = None) -> None:
+        """Write the ledger on every host but `skip` (hosts already found unreachable in this command)."""
+        hosts = [h for h in self.hosts if h not in (skip or [])]
         result = self.run(
             "state.yml",
-            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(self.hosts)},
+            {"opsctl_lock": "none", "opsctl_ledger_hosts": ",".join(hosts)},
             label="ledger",
             data={"ledger": entries},
             quiet=True,
@@ -110,7 +113,7 @@ def local_fleet(config: Config, env_name: str | None) -> Fleet:
     problem = slug_problem(name)
     if problem:
         raise UsageError(f"environment: {problem}")
-    env = config.environments.get(name) or Environment(inventory="(this machine)")
+    env = config.environments.get(name) or Environment(inventory=["(this machine)"])
     path = paths.state_home() / "local-inventory.ini"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")

@@ -17,7 +17,7 @@ from opsctl.deploy.fleet import Fleet, now, who
 from opsctl.deploy.names import image_ref
 from opsctl.deploy.plan import Target, config_hash, render_env_file
 from opsctl.deploy.rollout import Rollout
-from opsctl.deploy.runner import sigterm_interrupts
+from opsctl.deploy.runner import RunInterrupted, RunResult, sigterm_interrupts
 from opsctl.errors import OpsctlError
 from opsctl.validate import check_version
 
@@ -145,13 +145,17 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
     # When any failure aborts the playbook, reaching its last plays means success, so the ledger
     # entry and the unlock ride along in the same run instead of costing another one.
     entries = ledger.append(releases, _finished(entry, started)) if fatal else None
-    result = rollout.roll(target, plan.hosts, entries, unlock=fatal)
+    try:
+        result = rollout.roll(target, plan.hosts, entries, unlock=fatal)
+    except RunInterrupted as stop:
+        _record_interrupted(rollout, releases, entry, started, stop.partial)
+        raise
     rollout.timings["roll"] = time.monotonic() - roll_started
     switched, failed = rollout.switched_and_failed(result)
     verdict = policy.judge(
         hosts=plan.hosts, switched=switched, failed=failed, run_ok=result.ok,
         max_failures=fleet.env.rollout.max_failures, failure_action=fleet.env.rollout.failure_action,
-        has_previous=previous is not None,
+        has_previous=previous is not None, lost=rollout.lost,
     )
     error = None if verdict.action == policy.SUCCEEDED else result.failure_summary()
     if verdict.action == policy.SUCCEEDED and fatal:
@@ -170,12 +174,28 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
         if verdict.action == policy.PAUSE:
             state = (f"paused: {', '.join(switched) or 'no host'} on {entry.version}, "
                      f"the rest on {previous.version if previous else 'nothing'}")
+        if rollout.lost:
+            state += f"; lost (unreachable, left as they were): {', '.join(rollout.lost)}"
         done = _finished(entry, started, status=status, note=str(error)[-1000:])
         rollout.finish(releases, done)
     rollout.timings["total"] = time.monotonic() - started
     ok = verdict.action in (policy.SUCCEEDED, policy.TOLERATED)
     return Outcome(release=done, ok=ok, switched=switched, failed=failed, error=None if ok else error,
                    fleet_state=state, timings=rollout.timings, previous=previous)
+
+
+def _record_interrupted(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
+                        started: float, partial: RunResult) -> None:
+    """A roll stopped by a signal: the ledger tells which hosts it reached before the lock goes."""
+    reached = [h for h, r in partial.of("swap").items() if r.status == "ok"]
+    note = (f"interrupted after {', '.join(reached) or 'no host'} switched to {entry.version}; a host "
+            "whose swap was under way finished or reverted it on its own; `opsctl status` shows each host")
+    output.error(f"release #{entry.number} interrupted: {note}")
+    done = _finished(entry, started, status=ledger.INTERRUPTED, note=note)
+    try:
+        rollout.finish(releases, done)
+    except OpsctlError as exc:
+        output.warn(f"could not record the interrupted release: {exc.message}")
 
 
 def _recover(rollout: Rollout, verdict: policy.Verdict, target: Target, previous: ledger.Release | None) -> str:

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     lb = env.load_balancer
     if not lb.target_group:
         return 0
-    host_vars = load_inventory(config.path(env.inventory)).hosts.get(args.host, {})
+    host_vars = load_inventory(config.inventory_paths(env_name)).hosts.get(args.host, {})
     http = config.http_services()
     port = lb.target_port or (next(iter(http.values())).ingress_port if http else 80)
     target = {"Id": str(host_vars.get("opsctl_target_id") or host_vars.get("ansible_host") or args.host),

@@ -14,6 +14,7 @@ from opsctl.errors import OpsctlError
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 ROLLED_BACK = "rolled back"
+INTERRUPTED = "interrupted"
 KEEP = 200
 
 
@@ -101,6 +102,10 @@ def rollback_target(releases: list[Release], version: str | None = None) -> Rele
         return matching[-1]
     if now is None:
         raise OpsctlError("nothing has been deployed yet: there is nothing to roll back to")
+    if releases[-1].status in (INTERRUPTED, FAILED):
+        # The newest attempt stopped part-way (interrupted, or failed and paused): some hosts may run
+        # it. Rolling back means bringing every host back to the release the fleet last agreed on.
+        return now
     effective = _effective(releases, now)
     earlier = [r for r in deploys if r.number < effective.number]
     if not earlier:

@@ -18,13 +18,15 @@ class Verdict:
 
 
 def judge(*, hosts: list[str], switched: list[str], failed: list[str], run_ok: bool,
-          max_failures: int, failure_action: str, has_previous: bool) -> Verdict:
+          max_failures: int, failure_action: str, has_previous: bool,
+          lost: list[str] | None = None) -> Verdict:
     """Decide from a roll's outcome.
 
     `failed` are hosts whose tasks failed or were unreachable; `run_ok` is false also when Ansible
-    itself stopped (an error no host is to blame for), which is never tolerated.
+    itself stopped (an error no host is to blame for), which is never tolerated. `lost` hosts (the
+    unreachable ones) count as failed but are not touched again: nothing can reach them.
     """
-    touched = [h for h in hosts if h in switched or h in failed]
+    touched = [h for h in hosts if (h in switched or h in failed) and h not in (lost or [])]
     if not failed:
         return Verdict(SUCCEEDED if run_ok else _on_failure(failure_action, touched, has_previous), touched)
     if max_failures > 0 and len(failed) <= max_failures:

@@ -62,6 +62,7 @@ class Rollout:
         )
         self.token = new_token()
         self.locked = False
+        self.lost: list[str] = []
         self.timings: dict[str, float] = {}
 
     # --- pieces ----------------------------------------------------------------------------
@@ -275,13 +276,16 @@ class Rollout:
             output.warn(f"could not release the deploy lock: {result.failure_summary()}")
 
     def finish(self, releases: list[ledger.Release], entry: ledger.Release) -> None:
-        self.fleet.write_ledger(ledger.append(releases, entry))
+        self.fleet.write_ledger(ledger.append(releases, entry), skip=self.lost)
         self.unlock()
 
     def switched_and_failed(self, result: RunResult) -> tuple[list[str], list[str]]:
         swaps = result.of("swap")
         switched = [h for h, r in swaps.items() if r.status == "ok"]
         failed = sorted({r.host for r in result.failures()})
+        # An unreachable host is lost for the rest of this command: waiting on it again (to roll it
+        # back, to write its ledger) would only add a timeout per step.
+        self.lost = sorted({*self.lost, *(r.host for r in result.failures() if r.status == "unreachable")})
         return switched, failed
 
 

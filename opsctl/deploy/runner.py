@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import sys
@@ -112,8 +113,26 @@ class RunResult:
         return "\n".join(t.strip() for t in texts)
 
 
+DEFAULT_HOST_TIMEOUT = 10
+
+
+def host_timeout() -> int:
+    """Seconds after which a host that stopped answering is declared lost ($OPSCTL_HOST_TIMEOUT).
+
+    It bounds the SSH connect (a paused server accepts TCP and then never sends its banner) and,
+    through keepalives, a connection that goes silent mid-task (three missed keepalives).
+    """
+    raw = os.environ.get("OPSCTL_HOST_TIMEOUT", "").strip()
+    if not raw:
+        return DEFAULT_HOST_TIMEOUT
+    if not raw.isdigit() or not 3 <= int(raw) <= 3600:
+        raise OpsctlError(f"OPSCTL_HOST_TIMEOUT: expected whole seconds from 3 to 3600, got {raw!r}")
+    return int(raw)
+
+
 def ansible_env() -> dict[str, str]:
     """Settings that keep Ansible's own overhead small: pipelining and reused SSH connections."""
+    timeout = host_timeout()
     control_dir = paths.state_home() / "cp"
     control_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # ansible-playbook lives next to our interpreter (a virtualenv may not be on PATH).
@@ -121,7 +140,10 @@ def ansible_env() -> dict[str, str]:
     return {
         "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "/usr/bin:/bin")]),
         "ANSIBLE_PIPELINING": "True",
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=300s -o ServerAliveInterval=15",
+        # Three missed keepalives, or a connect (TCP plus banner) that does not finish in half the
+        # budget, and the host is unreachable: a paused or lost server is noticed within `timeout`.
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=300s "
+                            f"-o ServerAliveInterval={max(1, timeout // 4)} -o ServerAliveCountMax=3",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_GATHERING": "explicit",
@@ -130,11 +152,14 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_LOCALHOST_WARNING": "False",
         "ANSIBLE_LIBRARY": str(paths.playbooks_dir() / "library"),
         "ANSIBLE_MODULE_UTILS": str(paths.playbooks_dir() / "module_utils"),
-        "ANSIBLE_TIMEOUT": "15",
+        "ANSIBLE_TIMEOUT": str(max(2, timeout // 2)),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         "ANSIBLE_INTERNAL_POLL_INTERVAL": "0.001",
+        # opsctl planned with every inventory source; a play that could not read one would quietly
+        # skip its hosts, so that is a failure.
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "True",
     }
 
 
@@ -186,7 +211,8 @@ def write_secret(directory: Path, name: str, content: str) -> Path:
 class _Interrupt:
     """Turn Ctrl-C and SIGTERM into a cancel request so ansible-runner stops its child cleanly."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # Ctrl-C, a CI job's cancel (TERM) and a closed terminal (HUP) all stop a run the same way.
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
         self.requested = False
@@ -206,21 +232,34 @@ class _Interrupt:
             signal.signal(sig, previous)
 
 
+def guarded_command(playbook: Path) -> tuple[str, str]:
+    """ansible-runner's `binary` and `cmdline` that start ansible-playbook under opsctl's guard.
+
+    The guard (opsctl/deploy/guard.py, standard library only, run by path so it needs no import of
+    opsctl) ends the playbook and everything it started when opsctl dies, however it dies.
+    """
+    from opsctl.deploy import guard
+
+    return sys.executable, shlex.join(["-I", str(Path(guard.__file__)), "ansible-playbook", str(playbook)])
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (a CI job cancelled, `kill`) stops a deploy like Ctrl-C: its cleanup and unlock run."""
+    """SIGTERM (a CI job cancelled, `kill`) and SIGHUP (a closed terminal) stop a deploy like
+    Ctrl-C: its cleanup and unlock run."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 _STATUS = {
@@ -260,9 +299,17 @@ def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], N
     return handle
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C, SIGTERM or SIGHUP; `partial` holds what hosts reported until then."""
+
+    def __init__(self, partial: RunResult) -> None:
+        super().__init__()
+        self.partial = partial
+
+
 def run_playbook(
     playbook: str,
-    inventory: Path,
+    inventory: Path | list[Path],
     constants: dict[str, Any],
     *,
     data: dict[str, Any] | None = None,
@@ -285,11 +332,13 @@ def run_playbook(
     results: list[TaskResult] = []
     handle = _event_handler(results, on_event, quiet)
 
+    binary, cmdline = guarded_command(paths.playbooks_dir() / playbook)
     with _Interrupt() as interrupt, _ansible_environ():
         runner = ansible_runner.run(
             private_data_dir=str(private),
-            playbook=str(paths.playbooks_dir() / playbook),
-            inventory=str(inventory),
+            binary=binary,
+            cmdline=cmdline,
+            inventory=[str(p) for p in inventory] if isinstance(inventory, list) else str(inventory),
             extravars=extravars,
             envvars=ansible_env(),
             forks=max(1, forks),
@@ -297,12 +346,12 @@ def run_playbook(
             event_handler=handle,
             cancel_callback=lambda: interrupt.requested,
         )
-    if interrupt.requested:
-        raise KeyboardInterrupt
     outcome = RunResult(
         status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private,
         playbook=playbook,
     )
+    if interrupt.requested:
+        raise RunInterrupted(outcome)
     if outcome.status not in ("successful", "failed"):
         raise OpsctlError(
             f"ansible-runner {outcome.status} running {playbook}",

@@ -1,8 +1,9 @@
 """The lab's AWS endpoint: a moto server on 127.0.0.1:5051, detached, pid file + log in the lab
-dir, killed by `lab down`."""
+dir, killed by `lab down`. It runs opsctl/lab/moto_server.py (moto with the fixes the tests use)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from opsctl.errors import OpsctlError
 from opsctl.lab import names, state
 
 
@@ -36,10 +38,23 @@ def running_pid(directory: Path) -> int | None:
     return pid
 
 
+LAUNCHER = "opsctl.lab.moto_server"
+REQUIRED_MODULES = ("moto", "flask", "flask_cors")
+"""What the moto server imports beyond opsctl's own dependencies (the `lab` extra brings them)."""
+
+
+def require_moto() -> None:
+    """Fail at once, in one line, when the `lab` extra is not installed (instead of a timeout later)."""
+    missing = [m for m in REQUIRED_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        raise OpsctlError(
+            f"opsctl lab needs the 'lab' extra ({', '.join(missing)} missing): "
+            "pipx install --force 'opsctl[lab]' (or pip install 'opsctl[lab]')"
+        )
+
+
 def command() -> list[str]:
-    sibling = Path(sys.executable).with_name("moto_server")
-    prefix = [str(sibling)] if sibling.exists() else [sys.executable, "-m", "moto.server"]
-    return [*prefix, "-H", names.BIND_ADDRESS, "-p", str(names.MOTO_PORT)]
+    return [sys.executable, "-m", LAUNCHER, "-H", names.BIND_ADDRESS, "-p", str(names.MOTO_PORT)]
 
 
 def start(directory: Path) -> int:

@@ -32,6 +32,7 @@ def up(hosts: int = names.DEFAULT_HOSTS) -> LabState:
     """Start the lab with `hosts` servers, or bring an existing lab to that size."""
     if not 1 <= hosts <= names.MAX_HOSTS:
         raise UsageError(f"--hosts must be between 1 and {names.MAX_HOSTS} (got {hosts})")
+    aws.require_moto()
     directory = state.lab_dir()
     state.ensure_dir(directory)
     with _locked(directory):

@@ -37,6 +37,9 @@ MOTO_PORT = 5051
 BIND_ADDRESS = "127.0.0.1"
 AWS_ENDPOINT = f"http://{BIND_ADDRESS}:{MOTO_PORT}"
 AWS_REGION = "us-east-1"
+AWS_ACCESS_KEY_ID = "testing"
+AWS_SECRET_ACCESS_KEY = "testing"
+"""moto accepts any credentials; opsctl signs with these whenever the endpoint is the lab's."""
 
 DEFAULT_HOSTS = 3
 MAX_HOSTS = 20
@@ -58,3 +61,25 @@ def ssh_port(index: int) -> int:
 
 def http_port(index: int) -> int:
     return HTTP_PORT_BASE + index
+
+
+def is_lab_endpoint(url: str | None) -> bool:
+    """True for the lab's AWS endpoint (http://127.0.0.1:5051 or http://localhost:5051)."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return False
+    return parts.scheme == "http" and parts.hostname in {"127.0.0.1", "localhost"} and port == MOTO_PORT
+
+
+def lab_aws_credentials(url: str | None) -> tuple[str | None, str | None]:
+    """(access key id, secret key) for a boto3 Session: the lab's for the lab's endpoint, else
+    (None, None) and the standard chain decides. So `provision -e lab` needs nothing exported."""
+    if not is_lab_endpoint(url):
+        return None, None
+    return AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY

@@ -107,6 +107,8 @@ class LabState:
             "registry_state": self.registry_state,
             "aws_endpoint": self.aws_endpoint,
             "aws_region": names.AWS_REGION,
+            "aws_access_key_id": names.AWS_ACCESS_KEY_ID,
+            "aws_secret_access_key": names.AWS_SECRET_ACCESS_KEY,
             "aws_state": self.aws_state,
             "lab_dir": str(self.directory),
             "inventory": str(self.inventory_path),

@@ -21,6 +21,7 @@ from botocore.exceptions import (
 
 from opsctl.config.aws_models import AwsConfig
 from opsctl.errors import OpsctlError
+from opsctl.lab.names import lab_aws_credentials
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -41,7 +42,11 @@ class Aws:
         self.region = config.region
         # boto3 reads AWS_ENDPOINT_URL itself; it is looked at here only to name it in errors.
         self.endpoint_url = config.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-        self._session = boto3.session.Session(region_name=config.region)
+        # The lab's moto endpoint takes the lab's credentials: nothing to export for `-e lab`.
+        key_id, secret = lab_aws_credentials(self.endpoint_url)
+        self._session = boto3.session.Session(
+            region_name=config.region, aws_access_key_id=key_id, aws_secret_access_key=secret
+        )
         self._endpoint = config.endpoint_url
 
     def client(self, service: str) -> Any:

@@ -8,11 +8,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).parent
 
 
 def _free_port() -> int:
@@ -27,7 +24,8 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(HERE / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
+            # The launcher the lab uses too (moto plus the fixes opsctl relies on).
+            [sys.executable, "-m", "opsctl.lab.moto_server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

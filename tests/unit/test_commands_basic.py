@@ -114,8 +114,10 @@ def test_config_json_shows_the_merged_environment(config_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["environment"] == "staging"
-    assert data["env"] == {"LOG_LEVEL": "debug", "REGION": "eu", "DATABASE_URL": "***", "STAGING_KEY": "***"}
+    assert data["env"] == {"LOG_LEVEL": "debug", "REGION": "eu", "DATABASE_URL": "*** (set)",
+                           "STAGING_KEY": "*** (set)"}
     assert data["secrets"]["names"] == ["DATABASE_URL", "STAGING_KEY"]
+    assert data["secrets"]["unset"] == []
     assert data["aws"]["region"] == "us-west-2"
     assert data["aws"]["endpoint_url"] == "http://127.0.0.1:5000"
     assert data["services"]["web"]["hosts"] == ["staging1"]
@@ -128,7 +130,7 @@ def test_config_per_environment_hosts_and_aws(config_dir: Path) -> None:
     result = opsctl("config", "-e", "production", "--json", cwd=config_dir)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["env"] == {"LOG_LEVEL": "info", "DATABASE_URL": "***"}
+    assert data["env"] == {"LOG_LEVEL": "info", "DATABASE_URL": "*** (set)"}
     assert data["aws"]["region"] == "eu-west-1"
     assert data["hosts"] == ["web01", "web02", "worker1"]
     assert data["services"]["web"]["hosts"] == ["web01", "web02", "worker1"]
@@ -150,7 +152,15 @@ def test_config_human_output_is_yaml(config_dir: Path) -> None:
     result = opsctl("config", "-e", "production", cwd=config_dir)
     assert result.returncode == 0, result.stderr
     data = yaml.safe_load(result.stdout)
-    assert data["app"] == "hello" and data["env"]["DATABASE_URL"] == "***"
+    assert data["app"] == "hello" and data["env"]["DATABASE_URL"] == "*** (set)"
+
+
+def test_config_tells_set_from_unset_secrets(config_dir: Path) -> None:
+    result = opsctl("config", "-e", "staging", "--json", cwd=config_dir)  # STAGING_KEY not exported
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["env"]["STAGING_KEY"] == "(unset)" and data["env"]["DATABASE_URL"] == "*** (set)"
+    assert data["secrets"]["unset"] == ["STAGING_KEY"]
 
 
 def test_config_needs_an_environment_when_there_are_several(config_dir: Path) -> None:

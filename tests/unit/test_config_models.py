@@ -236,7 +236,8 @@ def test_environment_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.environment("staging")[0] == "staging"
     with pytest.raises(UsageError, match="which environment"):
         config.environment(None)
-    with pytest.raises(UsageError, match="unknown environment 'prod'"):
-        config.environment("prod")
+    assert config.environment("prod")[0] == "production"  # a unique prefix
+    with pytest.raises(UsageError, match="unknown environment 'stagign' \\(did you mean 'staging'\\?\\)"):
+        config.environment("stagign")
     monkeypatch.setenv("OPSCTL_ENV", "production")
     assert config.environment(None)[0] == "production"

@@ -34,6 +34,11 @@ def test_next_number_and_current() -> None:
         # a failed deploy is never a rollback target
         ([rel(1, "v1"), rel(2, "v2", status=ledger.FAILED), rel(3, "v3")], None, 1),
         ([rel(1, "v1"), rel(2, "v2"), rel(3, "v3")], "v1", 1),
+        # an interrupted or paused attempt left the fleet mixed: rollback converges on the current one
+        ([rel(1, "v1"), rel(2, "v2"), rel(3, "v3", status=ledger.INTERRUPTED)], None, 2),
+        ([rel(1, "v1"), rel(2, "v2"), rel(3, "v3", status=ledger.FAILED)], None, 2),
+        # an automatic rollback already brought the fleet back: the next rollback walks back as usual
+        ([rel(1, "v1"), rel(2, "v2"), rel(3, "v3", status=ledger.ROLLED_BACK)], None, 1),
     ],
 )
 def test_rollback_target(history: list[ledger.Release], version: str | None, expected: int) -> None:

@@ -39,3 +39,15 @@ def test_judge(switched: list[str], failed: list[str], run_ok: bool, max_failure
     verdict = policy.judge(hosts=HOSTS, switched=switched, failed=failed, run_ok=run_ok,
                            max_failures=max_failures, failure_action=action, has_previous=previous)
     assert verdict == policy.Verdict(expected, touched)
+
+
+def test_lost_hosts_count_as_failed_but_are_not_touched_again() -> None:
+    verdict = policy.judge(hosts=["a", "b", "c"], switched=["a", "b"], failed=["c"], run_ok=False,
+                           max_failures=0, failure_action="rollback", has_previous=True, lost=["c"])
+    assert verdict == policy.Verdict(policy.ROLL_BACK, ["a", "b"])
+
+
+def test_a_failed_host_that_is_reachable_is_rolled_back_too() -> None:
+    verdict = policy.judge(hosts=["a", "b", "c"], switched=["a"], failed=["b"], run_ok=False,
+                           max_failures=0, failure_action="rollback", has_previous=True, lost=[])
+    assert verdict == policy.Verdict(policy.ROLL_BACK, ["a", "b"])

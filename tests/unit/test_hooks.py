@@ -133,8 +133,10 @@ def test_a_hook_whose_interpreter_is_missing_fails_cleanly(project: Path) -> Non
         hooks_of(project).pre("pre-deploy", context())
 
 
-def _opsctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _opsctl(*args: str, cwd: Path, secrets: bool = False) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_")}
+    if secrets:  # what the config names, so the check that runs before any hook passes
+        environ |= {"DATABASE_URL": "postgres://x", "OPSCTL_REGISTRY_PASSWORD": "x"}
     return subprocess.run([sys.executable, "-m", "opsctl", *args], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=60, check=False)
 
@@ -142,7 +144,7 @@ def _opsctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_deploy_stops_at_a_failing_pre_deploy_hook_before_touching_the_fleet(project: Path) -> None:
     # The inventory's hosts do not exist: had opsctl gone on, Ansible would have tried to reach them.
     hook(project, "pre-deploy", "#!/bin/sh\necho \"no deploys of $OPSCTL_VERSION today [/]\"\nexit 1\n")
-    result = _opsctl("deploy", "v2", "-e", "production", cwd=project)
+    result = _opsctl("deploy", "v2", "-e", "production", cwd=project, secrets=True)
     assert result.returncode == 1
     assert "error: hook pre-deploy failed (exit 1); deploy did not start" in result.stderr
     assert "pre-deploy: no deploys of v2 today [/]" in result.stderr and "Traceback" not in result.stderr
@@ -150,8 +152,15 @@ def test_deploy_stops_at_a_failing_pre_deploy_hook_before_touching_the_fleet(pro
     for command in (["rollback", "-e", "production"], ["provision", "apply", "-e", "production", "--yes"]):
         name = command[0]
         hook(project, f"pre-{name}", "#!/bin/sh\nexit 4\n")
-        refused = _opsctl(*command, cwd=project)
+        refused = _opsctl(*command, cwd=project, secrets=True)
         assert refused.returncode == 1 and f"hook pre-{name} failed (exit 4)" in refused.stderr, refused.stderr
+
+
+def test_a_missing_secret_stops_a_deploy_before_its_pre_deploy_hook(project: Path) -> None:
+    hook(project, "pre-deploy", "#!/bin/sh\ntouch ran\n")
+    result = _opsctl("deploy", "v2", "-e", "production", cwd=project)
+    assert result.returncode == 1 and "secret DATABASE_URL is not set" in result.stderr, result.stderr
+    assert not (project / "ran").exists()
 
 
 def test_init_writes_samples_that_do_not_run(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""moto's HTTP server with one gap filled, run as a subprocess by conftest.py.
+"""moto's HTTP server with one gap filled: the lab's AWS endpoint, and the tests' (one launcher).
+
+Run as `python -m opsctl.lab.moto_server -H HOST -p PORT` (opsctl/lab/aws.py, tests/aws/conftest.py);
+it needs the `lab` extra (moto[server]).
 
 moto 5 stores SES bounce/complaint topics (SetIdentityNotificationTopic) but leaves them out of
 GetIdentityNotificationAttributes, which real SES returns. Without them every plan would show the
@@ -26,7 +29,11 @@ def _with_topics(self: Any, identities: list[str]) -> dict[str, dict[str, Any]]:
     return result
 
 
-SESBackend.get_identity_notification_attributes = _with_topics  # type: ignore[method-assign]
+def run(argv: list[str]) -> None:
+    """Patch moto (in this process only) and serve; argv as for `moto_server`."""
+    SESBackend.get_identity_notification_attributes = _with_topics  # type: ignore[method-assign]
+    main(argv)
+
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run(sys.argv[1:])

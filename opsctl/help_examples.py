@@ -1,0 +1,52 @@
+"""The examples that end every command's --help (constants only: nothing here is formatted with input).
+
+Click rewraps help paragraphs; the `\\b` line before the examples keeps each one on its own line.
+"""
+
+from __future__ import annotations
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "opsctl": ("opsctl init", "opsctl deploy v42 -e production", "opsctl --install-completion bash"),
+    "init": ("opsctl init shop", "opsctl init --force"),
+    "check": ("opsctl check", "opsctl -c deploy/opsctl.yml check --json"),
+    "config": ("opsctl config -e staging", "opsctl config -e production --json"),
+    "build": ("opsctl build v42", "opsctl build v42 --no-push --build-arg GIT_SHA=$(git rev-parse HEAD)"),
+    "deploy": (
+        "opsctl deploy v42 -e production -m 'fix checkout'",
+        "opsctl deploy -e staging --services web,worker --dry-run",
+        "opsctl deploy v42 -e production --lock-wait 300 --json",
+    ),
+    "rollback": ("opsctl rollback -e production", "opsctl rollback v41 -e production --json"),
+    "releases": ("opsctl releases -e production", "opsctl releases -e production --json"),
+    "status": ("opsctl status -e production", "opsctl status -e staging --json"),
+    "logs": ("opsctl logs web -e production -n 50", "opsctl logs worker -e staging --hosts app1,app2"),
+    "exec": ("opsctl exec -e production -- bin/migrate --status", "opsctl exec -e staging --host app2 -- env"),
+    "lock": ("opsctl lock status -e production", "opsctl lock acquire -e production -m 'database upgrade'"),
+    "lock status": ("opsctl lock status -e production", "opsctl lock status -e production --json"),
+    "lock acquire": ("opsctl lock acquire -e production -m 'database upgrade'",),
+    "lock release": ("opsctl lock release -e production",),
+    "provision": ("opsctl provision plan -e staging", "opsctl provision apply -e staging --yes"),
+    "provision plan": (
+        "opsctl provision plan -e production",
+        "opsctl provision plan -e production --detailed-exitcode --json",
+    ),
+    "provision apply": ("opsctl provision apply -e staging", "opsctl provision apply -e production --yes --json"),
+    "provision destroy": (
+        "opsctl provision destroy -e staging",
+        "opsctl provision destroy -e staging --allow-destroy shop-staging --yes",
+    ),
+    "bootstrap": ("opsctl bootstrap -e production", "opsctl bootstrap -e production --hosts app3", "opsctl bootstrap --local"),
+    "lab": ("opsctl lab up", "opsctl lab status --json", "opsctl lab down"),
+    "lab up": ("opsctl lab up", "opsctl lab up --hosts 5 --json"),
+    "lab down": ("opsctl lab down", "opsctl lab down --purge"),
+    "lab status": ("opsctl lab status", "opsctl lab status --json"),
+    "graph": ("opsctl graph -e production", "opsctl graph -e production | dot -Tsvg > production.svg"),
+}
+
+
+def epilog(command: str) -> str | None:
+    """The `Examples:` block for `command` ("deploy", "lock status", ...), or None if it has none."""
+    examples = EXAMPLES.get(command)
+    if not examples:
+        return None
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in examples)

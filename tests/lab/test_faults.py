@@ -1,0 +1,185 @@
+"""Faults on the lab: opsctl killed or stopped mid-roll leaves no process behind and no roll going on.
+
+Before the guard, SIGKILL of opsctl's process group left ansible-playbook running (it lives in a
+session of its own): it went on to swap the remaining hosts with nobody recording the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab.helpers import HELLO, Load, http_ports, opsctl, releases, reset_fleet, versions
+
+pytestmark = pytest.mark.lab
+
+ENV = {"HELLO_SECRET_KEY": "faults-secret"}
+
+
+@pytest.fixture(scope="module")
+def images(lab: Any) -> Iterator[None]:
+    for version in ("v1", "v2"):
+        opsctl("build", version, "--allow-dirty", env=ENV, check=True)
+    yield
+    reset_fleet()
+
+
+@pytest.fixture()
+def on_v1(images: None) -> None:
+    reset_fleet()
+    opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
+
+
+def _playbook_processes() -> list[str]:
+    """Command lines of every ansible-playbook on this machine running one of opsctl's playbooks."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        line = " ".join(a.decode(errors="replace") for a in argv)
+        if "ansible-playbook" in line and "opsctl/playbooks/" in line:
+            found.append(f"{proc.name}: {line}")
+    return found
+
+
+def _wait_no_playbook(seconds: float = 10.0) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        left = _playbook_processes()
+        if not left:
+            return []
+        time.sleep(0.2)
+    return _playbook_processes()
+
+
+def _deploy_v2_in_own_session(cwd: Path = HELLO) -> subprocess.Popen[str]:
+    # Its own session and process group, like a CI job step: the test then kills that whole group.
+    return subprocess.Popen(
+        [sys.executable, "-m", "opsctl", "deploy", "v2", "-e", "lab"],
+        cwd=cwd, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )
+
+
+def _wait_for_first_swap(deploy: subprocess.Popen[str], seconds: float = 90.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if "v2" in versions().values():
+            return
+        if deploy.poll() is not None:
+            raise AssertionError(f"deploy ended early: {deploy.communicate()}")
+        time.sleep(0.1)
+    raise AssertionError("no host ever switched to v2")
+
+
+def test_sigkill_of_the_process_group_mid_roll_stops_the_roll(on_v1: None) -> None:
+    with Load([f"http://127.0.0.1:{port}/version" for port in http_ports().values()]) as traffic:
+        deploy = _deploy_v2_in_own_session()
+        _wait_for_first_swap(deploy)
+        os.killpg(deploy.pid, signal.SIGKILL)
+        deploy.communicate(timeout=30)
+        assert _wait_no_playbook() == [], "ansible-playbook outlived opsctl"
+        # The host in flight may still finish its swap (its module runs on the host); no other may start.
+        time.sleep(8)
+        after_kill = versions()
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert "v1" in after_kill.values(), f"the roll went on after opsctl died: {after_kill}"
+
+    # The next deploy converges every host, including the ones the killed run reached.
+    opsctl("lock", "release", "-e", "lab", env=ENV, check=True)
+    opsctl("deploy", "v2", "-e", "lab", env=ENV, check=True)
+    assert set(versions().values()) == {"v2"}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_term_and_hup_stop_like_ctrl_c(on_v1: None, signum: int) -> None:
+    deploy = _deploy_v2_in_own_session()
+    _wait_for_first_swap(deploy)
+    deploy.send_signal(signum)
+    _, err = deploy.communicate(timeout=120)
+    assert deploy.returncode == 130, err
+    assert _wait_no_playbook() == []
+    assert '"locked": false' in opsctl("lock", "status", "-e", "lab", "--json", env=ENV).stdout
+    time.sleep(5)
+    split = versions()
+    assert "v1" in split.values(), "the roll went on after opsctl stopped"
+
+    # The ledger tells the story: the attempt is recorded as interrupted, naming the hosts it reached.
+    newest = releases()[0]
+    assert (newest["version"], newest["status"]) == ("v2", "interrupted")
+    assert all(host in newest["note"] for host, version in split.items() if version == "v2"), newest
+    # A rollback converges every host back on the release the fleet last agreed on.
+    opsctl("rollback", "-e", "lab", env=ENV, check=True)
+    assert set(versions().values()) == {"v1"}
+
+
+def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Path) -> None:
+    # A playbook busy in a long, silent task (here a 40 s release step) never notices that the
+    # terminal it writes to is gone: only the guard ends it.
+    app = tmp_path / "hello"
+    shutil.copytree(HELLO, app)
+    config = app / "opsctl.yml"
+    text = config.read_text()
+    migrate = 'command: ["python3", "/app/hello.py", "migrate"]'
+    assert migrate in text
+    config.write_text(text.replace(migrate, 'command: ["python3", "-c", "import time; time.sleep(40)"]'))
+    deploy = _deploy_v2_in_own_session(cwd=app)
+    deadline = time.monotonic() + 60
+    while not any("prepare.yml" in p for p in _playbook_processes()):
+        assert time.monotonic() < deadline and deploy.poll() is None, deploy.communicate()
+        time.sleep(0.1)
+    time.sleep(6)  # lock, configs and pull are done; the release step is running
+    assert deploy.poll() is None
+    killed = time.monotonic()
+    os.killpg(deploy.pid, signal.SIGKILL)
+    deploy.communicate(timeout=30)
+    assert _wait_no_playbook(seconds=5) == [], "ansible-playbook outlived opsctl"
+    print(f"SIGKILL during the release step: no playbook left {time.monotonic() - killed:.1f}s after")
+    assert time.monotonic() - killed < 10
+    assert set(versions().values()) == {"v1"}
+
+
+def _docker(*args: str) -> None:
+    subprocess.run(["docker", *args], check=True, capture_output=True, timeout=60)
+
+
+def test_a_host_lost_mid_roll_is_noticed_in_seconds(on_v1: None) -> None:
+    from opsctl.lab.names import container_name
+
+    ports = http_ports()
+    lost = sorted(ports)[-1]  # the last batch: the roll reaches it after the others
+    healthy = [f"http://127.0.0.1:{port}/version" for host, port in ports.items() if host != lost]
+    try:
+        with Load(healthy) as traffic:
+            deploy = _deploy_v2_in_own_session()
+            _wait_for_first_swap(deploy)
+            _docker("pause", container_name(lost))
+            paused = time.monotonic()
+            _, err = deploy.communicate(timeout=180)
+            took = time.monotonic() - paused
+    finally:
+        _docker("unpause", container_name(lost))
+    print(f"host lost mid-roll: opsctl finished {took:.1f}s after {lost} was paused")
+    assert deploy.returncode == 1, err
+    assert lost in err, err
+    # Noticed within the host timeout (10 s), then the others are rolled back and the ledger written.
+    assert took < 45, f"the deploy took {took:.0f}s after {lost} was paused:\n{err}"
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v1"}
+
+    # Back again, the host is converged by the next deploy like the others.
+    opsctl("deploy", "v2", "-e", "lab", env=ENV, check=True)
+    assert set(versions().values()) == {"v2"}
