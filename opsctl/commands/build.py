@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from opsctl import output
-from opsctl.commands.common import JsonOpt, load_config
+from opsctl.commands.common import JsonOpt, SkipHooksOpt, load_config
 from opsctl.validate import check_version
 
 
@@ -23,6 +23,7 @@ def build(
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="Build even if the git work tree has changes.")
     ] = False,
+    skip_hooks: SkipHooksOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Build the image, tag it VERSION and latest, and push both to the registry."""
@@ -35,18 +36,22 @@ def build(
     config = load_config(ctx)
 
     # Lazy: the docker SDK is imported only when a build really runs, never for --help.
+    from opsctl import lifecycle
     from opsctl.build import BuildOptions, run
 
-    result = run(
-        config,
-        BuildOptions(
-            version=version,
-            build_args=cli_args,
-            push=not no_push,
-            no_cache=no_cache,
-            allow_dirty=allow_dirty,
-        ),
-    )
+    around = lifecycle.begin(config, "build", skip_hooks=skip_hooks, version=version)  # pre-build
+    with around.guard():
+        result = run(
+            config,
+            BuildOptions(
+                version=version,
+                build_args=cli_args,
+                push=not no_push,
+                no_cache=no_cache,
+                allow_dirty=allow_dirty,
+            ),
+        )
+    around.succeeded(detail=result.digest or "", event=not no_push)
     if json_:
         output.emit_json(result.to_json())
         return

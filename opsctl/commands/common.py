@@ -32,6 +32,9 @@ EnvOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 LockWaitOpt = Annotated[float, typer.Option("--lock-wait", metavar="SECONDS", help="Seconds to wait for the deploy lock.")]
+SkipHooksOpt = Annotated[
+    bool, typer.Option("--skip-hooks", help="Do not run the hooks in .opsctl/hooks/.")
+]
 MessageOpt = Annotated[
     str | None, typer.Option("--message", "-m", metavar="MESSAGE", help="Note recorded with the lock and release.")
 ]

@@ -31,6 +31,7 @@ def _masked_url(url: str) -> str:
 def effective(config: Config, env_name: str, report: EnvironmentReport) -> dict[str, Any]:
     """The environment's configuration after merging, as plain data (no secret values)."""
     from opsctl.config.secrets import secret_files, secret_is_set
+    from opsctl.notify import format_of
 
     env = config.environments[env_name]
     clear = {**config.env.clear, **env.env.clear}
@@ -66,8 +67,10 @@ def effective(config: Config, env_name: str, report: EnvironmentReport) -> dict[
         },
         "aws": config.aws_for(env_name).model_dump(mode="json"),
         "notify": [
-            {"url": _masked_url(hook.url), "events": list(hook.events)} for hook in config.notify
+            {"url": _masked_url(hook.url), "format": format_of(hook), "events": list(hook.events)}
+            for hook in config.notify
         ],
+        "hooks": config.hooks.model_dump(mode="json"),
     }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from opsctl import completion
-from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, load_config
+from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, SkipHooksOpt, load_config
 
 
 def deploy(
@@ -33,10 +33,13 @@ def deploy(
     ] = False,
     lock_wait: LockWaitOpt = 0.0,
     message: MessageOpt = None,
+    skip_hooks: SkipHooksOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Push configs, pull the image, run the release step, and roll hosts batch by batch."""
-    from opsctl import output
+    from contextlib import nullcontext
+
+    from opsctl import lifecycle, output
     from opsctl.deploy import flows, render
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
@@ -47,15 +50,20 @@ def deploy(
     if not dry_run:
         from opsctl.config.secrets import require_secrets
 
-        require_secrets(config, config.environment(env)[0], "deploy")  # before any connection
+        require_secrets(config, config.environment(env)[0], "deploy")  # before any connection or hook
     fleet = Fleet.open(config, env)
-    result = flows.deploy(
-        fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message
-    )
+    # Hooks and notifications (opsctl.lifecycle): pre-deploy runs before the lock is taken.
+    around = None if dry_run else lifecycle.begin_rollout(fleet, "deploy", version, hosts, message, skip_hooks)
+    with around.guard() if around else nullcontext():
+        result = flows.deploy(
+            fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message
+        )
     if isinstance(result, dict):
         if json_:
             output.emit_json({"dry_run": True, "plan": result})
         else:
             output.stdout().print_json(data=result)
         return
+    if around:
+        around.finished(result)
     render.report(fleet, result, json_)

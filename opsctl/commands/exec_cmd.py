@@ -14,6 +14,9 @@ def exec_(
     command: Annotated[list[str], typer.Argument(metavar="COMMAND", help="Command and arguments to run.")],
     env: EnvOpt = None,
     host: Annotated[str | None, typer.Option("--host", metavar="HOST", help="Host (default: the primary).")] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="A terminal on the host (ssh -t, docker run -it).")
+    ] = False,
 ) -> None:
     """Run a one-off command in a new container of the current release's image."""
     from opsctl import output
@@ -27,6 +30,10 @@ def exec_(
     config = load_config(ctx)
     require_secrets(config, config.environment(env)[0], "exec")  # before any connection
     fleet = Fleet.open(config, env)
+    if interactive:
+        from opsctl import interactive as tty
+
+        raise typer.Exit(tty.run(fleet, host, command))
     target = select_hosts(fleet.inventory, [host] if host else [fleet.primary])[0]
     entries, _ = fleet.read_ledger()
     current = ledger.current(entries)

@@ -64,6 +64,9 @@ def write_starter(target: Path, app_name: str, force: bool) -> list[tuple[Path, 
             inventory.parent.mkdir(parents=True, exist_ok=True)
             inventory.write_text(STARTER_INVENTORY, encoding="utf-8")
             results.append((inventory, "wrote"))
+        from opsctl.hooks import write_samples
+
+        results += write_samples(target.parent)
     except OSError as exc:
         done = ", ".join(str(p) for p, what in results if what != "kept existing") or "nothing"
         raise OpsctlError(f"cannot write {exc.filename or target}: {exc.strerror or exc} (written: {done})") from None

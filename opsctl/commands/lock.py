@@ -49,7 +49,7 @@ def acquire(
     message: Annotated[str | None, typer.Option("--message", "-m", metavar="MESSAGE", help="Why.")] = None,
 ) -> None:
     """Take the deploy lock, to freeze deploys during maintenance for instance."""
-    from opsctl import output
+    from opsctl import lifecycle, output
     from opsctl.deploy import locking
     from opsctl.deploy.fleet import Fleet, holder_info, new_token
 
@@ -57,6 +57,7 @@ def acquire(
     fleet.acquire(new_token(), lambda: holder_info(None, message, "manual lock"), lock_wait=0)
     output.stdout().print(f"locked {fleet.env_name}; release it with: {locking.release_command(fleet.env_name)}",
                           markup=False)
+    lifecycle.notify_lock(fleet, "took the deploy lock", message)
 
 
 @app.command("release")
@@ -68,7 +69,7 @@ def release(
     )] = False,
 ) -> None:
     """Release the deploy lock: a manual lock, or one left by a process that is gone."""
-    from opsctl import output
+    from opsctl import lifecycle, output
     from opsctl.deploy import locking
     from opsctl.deploy.fleet import Fleet
     from opsctl.errors import OpsctlError
@@ -95,3 +96,5 @@ def release(
     if held and locking.is_stale(live):
         text += " (its process was gone)"
     output.stdout().print(output.literal(text))
+    if held:
+        lifecycle.notify_lock(fleet, text, None)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from opsctl import output
-from opsctl.commands.common import EnvOpt, JsonOpt, YesOpt, load_config
+from opsctl.commands.common import EnvOpt, JsonOpt, SkipHooksOpt, YesOpt, load_config
 from opsctl.errors import OpsctlError, UsageError
 
 if TYPE_CHECKING:
@@ -142,11 +142,15 @@ def plan(
 
 
 @app.command("apply")
-def apply(ctx: typer.Context, env: EnvOpt = None, yes: YesOpt = False, json_: JsonOpt = False) -> None:
+def apply(ctx: typer.Context, env: EnvOpt = None, yes: YesOpt = False, skip_hooks: SkipHooksOpt = False,
+          json_: JsonOpt = False) -> None:
     """Show the plan, ask, then apply it in dependency order."""
+    from opsctl import lifecycle
     from opsctl.provision.runner import apply_plan, check_applicable, make_plan
 
     env_name, target, aws = _prepare(ctx, env, "provision apply")
+    # pre-provision runs before AWS is read (opsctl.lifecycle).
+    around = lifecycle.begin(load_config(ctx), "provision", skip_hooks=skip_hooks, env=env_name)
     the_plan = make_plan(aws, target)
     if not json_:
         render_plan(the_plan, f"AWS plan for {target.owner.app}/{env_name} ({aws.region}):")
@@ -154,10 +158,13 @@ def apply(ctx: typer.Context, env: EnvOpt = None, yes: YesOpt = False, json_: Js
     applied = []
     if the_plan.has_changes:
         _confirm(yes, f"Apply these changes to {target.owner.app}/{env_name}?")
-        applied = apply_plan(aws, target, the_plan, output.step)
+        with around.guard():
+            applied = apply_plan(aws, target, the_plan, output.step)
         output.info(f"Applied {len(applied)} change(s) to {target.owner.app}/{env_name}.")
+        around.succeeded(detail=f"{len(applied)} change(s) applied")
     else:
         output.info("Nothing to do: AWS matches opsctl.yml.")
+        around.succeeded(event=False)
     if json_:
         output.emit_json(
             {

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, load_config
+from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, SkipHooksOpt, load_config
 
 
 def rollback(
@@ -18,19 +18,24 @@ def rollback(
     env: EnvOpt = None,
     lock_wait: LockWaitOpt = 0.0,
     message: MessageOpt = None,
+    skip_hooks: SkipHooksOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
+    from opsctl import lifecycle
+    from opsctl.config.secrets import require_secrets
     from opsctl.deploy import flows, render
     from opsctl.deploy.fleet import Fleet
     from opsctl.validate import check_version
 
     if version is not None:
         check_version(version)
-    from opsctl.config.secrets import require_secrets
-
     config = load_config(ctx)
-    require_secrets(config, config.environment(env)[0], "rollback")  # before any connection
+    require_secrets(config, config.environment(env)[0], "rollback")  # before any connection or hook
     fleet = Fleet.open(config, env)
-    result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
+    # pre-rollback runs before the lock is taken (opsctl.lifecycle).
+    around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks)
+    with around.guard():
+        result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
+    around.finished(result)
     render.report(fleet, result, json_)

@@ -26,6 +26,7 @@ def watch(
     from opsctl import output
     from opsctl.deploy.fleet import Fleet
     from opsctl.errors import NotImplementedYet
+    from opsctl.notify import wants as notify_wants
     from opsctl.observe import status_view
     from opsctl.observe.watch import Watcher
 
@@ -33,14 +34,17 @@ def watch(
         raise NotImplementedYet("watch --install")
     config = load_config(ctx)
     fleet = Fleet.open(config, env)
-    hooks = _health_hooks(config)
+    hooks = [h for h in config.notify if notify_wants(h, "health")]
     specs = status_view.service_specs(config, fleet.env_name)
 
     def alert(payload: dict[str, Any]) -> None:
         if hooks:
             from opsctl import notify
 
-            notify.send(hooks, "health", payload)
+            notify.send(hooks, notify.Event(
+                name="health", app=config.app, env=fleet.env_name, title=str(payload["title"]),
+                detail=str(payload["summary"]), status="ok" if payload["ok"] else "down",
+            ))
 
     watcher = Watcher(fleet, specs, interval, confirm, alert, say=_say)
     output.info(
@@ -61,12 +65,3 @@ def _say(line: str) -> None:
 
     sys.stdout.write(f"{time.strftime('%H:%M:%S')} {line}\n")
     sys.stdout.flush()
-
-
-def _health_hooks(config: Any) -> list[Any]:
-    """The webhooks that take failure alerts also take health alerts.
-
-    notify.send delivers an event only to hooks that list it, and `health` is not (yet) an event
-    opsctl.yml can name: these copies add it in memory.
-    """
-    return [h.model_copy(update={"events": [*h.events, "health"]}) for h in config.notify if "failure" in h.events]

@@ -236,7 +236,13 @@ class Environment(Strict):
     aws: dict[str, Any] | None = None
 
 
-WebhookEvent = Literal["deploy", "rollback", "failure", "provision"]
+# `deploy`, `rollback`: succeeded; `failure`: deploy.failure, rollback.failure and health; `health`:
+# opsctl watch saw something go down or recover; `lock`: taken or
+# released by hand; `provision`: provision apply; `all`: every event (see opsctl/notify.py).
+WebhookEvent = Literal[
+    "build", "deploy.start", "deploy", "deploy.failure", "rollback", "rollback.failure", "failure",
+    "provision", "lock", "health", "all",
+]
 
 
 def _default_events() -> list[WebhookEvent]:
@@ -245,7 +251,15 @@ def _default_events() -> list[WebhookEvent]:
 
 class Webhook(Strict):
     url: Url
+    # slack: text + Block Kit blocks; json: opsctl's own object; text: a text/plain line.
+    # Default: slack for hooks.slack.com URLs, json otherwise.
+    format: Literal["slack", "json", "text"] | None = None
     events: list[WebhookEvent] = Field(default_factory=_default_events)
+
+
+class HooksConfig(Strict):
+    # Seconds each hook in .opsctl/hooks/ may run before it is stopped (and counts as failed).
+    timeout: Annotated[float, _seconds(86400)] = 300.0
 
 
 class Config(Strict):
@@ -260,6 +274,7 @@ class Config(Strict):
     environments: dict[Slug, Environment]
     aws: AwsConfig = Field(default_factory=AwsConfig)
     notify: list[Webhook] = Field(default_factory=list)
+    hooks: HooksConfig = Field(default_factory=HooksConfig)
 
     _source: Path = PrivateAttr(default=Path("opsctl.yml"))
     _aws_by_env: dict[str, AwsConfig] = PrivateAttr(default_factory=dict)

@@ -32,6 +32,8 @@ class Outcome:
     error: str | None = None
     fleet_state: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # The release that was current before this one (for hooks and notifications).
+    previous: ledger.Release | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -194,7 +196,7 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
     rollout.timings["total"] = time.monotonic() - started
     ok = verdict.action in (policy.SUCCEEDED, policy.TOLERATED)
     return Outcome(release=done, ok=ok, switched=switched, failed=failed, error=None if ok else error,
-                   fleet_state=state, timings=rollout.timings)
+                   fleet_state=state, timings=rollout.timings, previous=previous)
 
 
 def _record_interrupted(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
@@ -238,12 +240,7 @@ def announce(fleet: Fleet, outcome: Outcome) -> None:
         return
     from opsctl import notify
 
-    release = outcome.release
-    notify.send(fleet.config.notify, notify.event_of(release.kind, outcome.ok), {
-        "app": fleet.config.app, "env": fleet.env_name, "release": release.number, "title": release.title,
-        "version": release.version, "status": release.status, "who": release.who,
-        "fleet_state": outcome.fleet_state, "error": outcome.error,
-    })
+    notify.send(fleet.config.notify, notify.outcome_event(fleet.config.app, fleet.env_name, outcome))
 
 
 def _finished(entry: ledger.Release, started: float, status: str | None = None,

@@ -74,28 +74,56 @@ def main(argv: list[str] | None = None) -> int:
     target = {"Id": str(host_vars.get("opsctl_target_id") or host_vars.get("ansible_host") or args.host),
               "Port": port}
 
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from opsctl.provision.session import Aws
 
-    aws_config = config.aws_for(env_name)
-    if lb.target_group.startswith("arn:"):
-        arn = lb.target_group
-    else:
-        from opsctl.provision.elb import target_group_arn
-
-        arn = target_group_arn(aws_config, config.app, env_name)
-    client = Aws(aws_config).client("elbv2")
+    where = lb.target_group
     try:
-        if args.action == "deregister":
-            client.deregister_targets(TargetGroupArn=arn, Targets=[target])
-            delay = _deregistration_delay(client, arn)
-            wait_for(lambda: target_state(client, arn, target), lambda s: s in (None, "unused"), delay + 5)
+        aws_config = config.aws_for(env_name)
+        if lb.target_group.startswith("arn:"):
+            arn = lb.target_group
         else:
-            client.register_targets(TargetGroupArn=arn, Targets=[target])
-            wait_for(lambda: target_state(client, arn, target), lambda s: s == "healthy", 120)
-    except OpsctlError as exc:
-        print(f"{args.action} {target['Id']}:{port} in {arn}: {exc.message}", file=sys.stderr)
+            from opsctl.provision.elb import target_group_arn
+
+            arn = target_group_arn(aws_config, config.app, env_name)
+        where = arn.split("/")[-2] if arn.count("/") >= 2 else arn
+        client = Aws(aws_config).client("elbv2")
+        _act(client, args.action, arn, target)
+    except (OpsctlError, ClientError, BotoCoreError) as exc:
+        print(failure_line(args.action, where, target, exc), file=sys.stderr)
         return 1
     return 0
+
+
+def _act(client: Any, action: str, arn: str, target: dict[str, Any]) -> None:
+    if action == "deregister":
+        if target_state(client, arn, target) is None:
+            return  # not in the group (e.g. its first deploy): nothing to take out
+        client.deregister_targets(TargetGroupArn=arn, Targets=[target])
+        delay = _deregistration_delay(client, arn)
+        # Real ELBv2 reports `draining` for up to the delay; moto drops the target at once.
+        wait_for(lambda: target_state(client, arn, target), lambda s: s in (None, "unused"), delay + 5)
+    else:
+        client.register_targets(TargetGroupArn=arn, Targets=[target])
+        wait_for(lambda: target_state(client, arn, target), lambda s: s == "healthy", 120)
+
+
+def failure_line(action: str, target_group: str, target: dict[str, Any], exc: Exception) -> str:
+    """One line naming the target group, the target and AWS's own words."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        reason = f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+    elif isinstance(exc, OpsctlError):
+        reason = exc.message
+    else:
+        reason = str(exc)
+    verb = "take" if action == "deregister" else "put"
+    prep = "out of" if action == "deregister" else "into"
+    text = f"could not {verb} target {target['Id']}:{target['Port']} {prep} target group {target_group}: {reason}"
+    return " ".join(text.split())
 
 
 def _deregistration_delay(client: Any, arn: str) -> float:

@@ -97,6 +97,9 @@ class RunResult:
         lines = []
         for r in self.failures():
             msg = str(r.result.get("msg") or r.result.get("stderr") or "failed").strip()
+            if msg == "non-zero return code" and str(r.result.get("stderr") or "").strip():
+                # A command task (e.g. the load-balancer hook): its own last words say why.
+                msg = str(r.result["stderr"]).strip().splitlines()[-1]
             lines.append(f"{r.host}: {r.task}: {msg}")
         if lines:
             return "\n".join(lines)

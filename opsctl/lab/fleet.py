@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from opsctl import output
 from opsctl.errors import OpsctlError, UsageError
-from opsctl.lab import aws, containers, credentials, engine, images, names, ports, probes, state
+from opsctl.lab import aws, containers, credentials, ec2, engine, images, names, ports, probes, state
 from opsctl.lab.plan import Existing, plan_resize
 from opsctl.lab.progress import Progress
 from opsctl.lab.state import HostState, LabState
@@ -66,6 +66,8 @@ def up(hosts: int = names.DEFAULT_HOSTS) -> LabState:
             _parallel(tasks)
 
         result = _observe(client, directory)
+        # Each server is also an EC2 instance on moto, so a target group can hold it.
+        result.target_ids = ec2.register([h.name for h in result.hosts])
         state.write_state_files(result)
         return result
 

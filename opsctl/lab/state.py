@@ -70,6 +70,8 @@ class LabState:
     hosts: list[HostState] = field(default_factory=list)
     registry_state: str = "missing"
     aws_state: str = "stopped"
+    # Server name -> its EC2 instance id on the lab's AWS endpoint (see opsctl/lab/ec2.py).
+    target_ids: dict[str, str] = field(default_factory=dict)
 
     registry: str = names.REGISTRY
     aws_endpoint: str = names.AWS_ENDPOINT
@@ -121,7 +123,7 @@ class LabState:
         }
 
 
-def render_inventory(hosts: list[HostState], key_path: Path) -> str:
+def render_inventory(hosts: list[HostState], key_path: Path, target_ids: dict[str, str] | None = None) -> str:
     """The Ansible YAML inventory: lab1..labN in group `servers`."""
     host_vars: dict[str, dict[str, Any]] = {}
     for host in sorted(hosts, key=lambda h: h.index):
@@ -134,6 +136,8 @@ def render_inventory(hosts: list[HostState], key_path: Path) -> str:
             "ansible_ssh_common_args": SSH_COMMON_ARGS,
             "opsctl_http_port": host.http_port,
         }
+        if target_ids and host.name in target_ids:
+            host_vars[host.name]["opsctl_target_id"] = target_ids[host.name]
     doc = {"all": {"children": {"servers": {"hosts": host_vars}}}}
     header = "# Written by `opsctl lab up`; removed by `opsctl lab down`.\n"
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
@@ -171,7 +175,7 @@ def write_public(path: Path, text: str) -> None:
 
 
 def write_state_files(state: LabState) -> None:
-    write_public(state.inventory_path, render_inventory(state.hosts, state.ssh_key_path))
+    write_public(state.inventory_path, render_inventory(state.hosts, state.ssh_key_path, state.target_ids))
     write_public(state.directory / STATE_FILE, json.dumps(state.to_json(), indent=2) + "\n")
 
 
