@@ -6,7 +6,7 @@ Listeners on ports 80 and 443 of opsctl's load balancer belong to opsctl; others
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,7 +197,9 @@ def desired(target: Target, vpc_id: str, default_subnets: list[str]) -> dict[str
     return out
 
 
-def diff(target: Target, state: ElbState, *, destroy: bool = False) -> list[Change]:
+def diff(
+    target: Target, state: ElbState, *, destroy: bool = False, pending: Iterable[str] = ()
+) -> list[Change]:
     want = {} if destroy else desired(target, state.vpc_id, state.default_subnets)
     owner = target.owner
     tg = diff_observed(

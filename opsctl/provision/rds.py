@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,9 @@ def desired_instance(target: Target) -> dict[str, Any] | None:
     }
 
 
-def diff(target: Target, state: RdsState, *, destroy: bool = False) -> list[Change]:
+def diff(
+    target: Target, state: RdsState, *, destroy: bool = False, pending: Iterable[str] = ()
+) -> list[Change]:
     owner = target.owner
     group_want = None if destroy else desired_subnet_group(target, state.default_subnets)
     db_want = None if destroy else desired_instance(target)

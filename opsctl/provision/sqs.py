@@ -7,7 +7,7 @@ their tags, so a queue removed from config shows as a delete.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,7 +147,9 @@ def desired(target: Target, account_id: str, region: str) -> dict[str, tuple[str
     return out
 
 
-def diff(target: Target, state: SqsState, *, destroy: bool = False) -> list[Change]:
+def diff(
+    target: Target, state: SqsState, *, destroy: bool = False, pending: Iterable[str] = ()
+) -> list[Change]:
     want = {} if destroy else desired(target, state.account_id, state.region)
     changes = []
     for name, (kind, attrs) in want.items():
