@@ -47,7 +47,10 @@ class BuildStream:
     step_lines: list[str] = field(default_factory=list)
     image_id: str | None = None
     error: str | None = None
-    _lines: LineSplitter | None = None
+    _lines: LineSplitter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._lines = LineSplitter(self._line)
 
     def feed(self, event: dict[str, Any]) -> None:
         error = event_error(event, "unknown build error")
@@ -59,12 +62,7 @@ class BuildStream:
             self.image_id = aux["ID"]
         text = event.get("stream")
         if isinstance(text, str):
-            self._splitter().feed(text)
-
-    def _splitter(self) -> LineSplitter:
-        if self._lines is None:
-            self._lines = LineSplitter(self._line)
-        return self._lines
+            self._lines.feed(text)
 
     def _line(self, line: str) -> None:
         if not line:
@@ -83,7 +81,7 @@ class BuildStream:
         self.progress.build_output(line)
 
     def close(self) -> None:
-        self._splitter().close()
+        self._lines.close()
 
 
 def build_image(api: Any, plan: BuildPlan, progress: BuildProgress) -> str:
