@@ -23,7 +23,7 @@ unit: venv
 	$(BIN)/pytest -m "not lab" $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check opsctl tests
+	$(BIN)/ruff check opsctl tests tools
 
 types: venv
 	$(BIN)/mypy

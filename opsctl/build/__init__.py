@@ -1,6 +1,7 @@
 """`opsctl build`: build the app image, tag it VERSION and latest, label it, push both tags.
 
-This package is the only place that imports the docker SDK; the command module imports it lazily.
+The docker SDK is imported only inside functions (opsctl/docker_engine.py opens the client), so the
+command module can import this package without loading it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from opsctl.build.spec import (
 from opsctl.errors import OpsctlError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from opsctl.build.push import Credentials
     from opsctl.config.models import Config
 
@@ -57,18 +60,9 @@ class BuildOptions:
 
 def docker_api() -> Any:
     """A low-level engine client (DOCKER_HOST etc. respected), checked to answer."""
-    import docker
-    from docker.errors import DockerException
+    from opsctl.docker_engine import connect_api
 
-    try:
-        api = docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
-        api.ping()
-    except DockerException as exc:
-        raise OpsctlError(
-            f"cannot reach the Docker engine: {exc}",
-            hint="start dockerd (or set DOCKER_HOST) and try again",
-        ) from None
-    return api
+    return connect_api(hint="start dockerd (or set DOCKER_HOST) and try again")
 
 
 def credentials(config: Config) -> Credentials | None:
@@ -136,25 +130,29 @@ def check_git(state: git.GitState, allow_dirty: bool, context_name: str) -> None
     output.warn(f"building with uncommitted changes (--allow-dirty):\n{shown}")
 
 
-def run(config: Config, opts: BuildOptions) -> BuildResult:
-    from opsctl.build.image import build_image
-    from opsctl.build.progress import make_progress
-    from opsctl.build.push import login, push_tag
-
-    started = time.monotonic()
+def source_state(config: Config, allow_dirty: bool) -> tuple[Path, git.GitState]:
+    """The build context and its git state, refused when missing or (without allow_dirty) dirty."""
     context = config.path(config.build.context)
     dockerfile = config.path(config.build.dockerfile)
     if not context.is_dir():
         raise OpsctlError(f"build.context {context} is not a directory")
     if not dockerfile.is_file():
         raise OpsctlError(f"build.dockerfile {dockerfile} does not exist")
-
     try:
         state = git.inspect(context, [dockerfile])
     except git.GitError as exc:
         raise OpsctlError(str(exc)) from None
-    check_git(state, opts.allow_dirty, str(context))
+    check_git(state, allow_dirty, str(context))
+    return context, state
 
+
+def run(config: Config, opts: BuildOptions) -> BuildResult:
+    from opsctl.build.image import build_image
+    from opsctl.build.progress import make_progress
+    from opsctl.build.push import login, push_tag
+
+    started = time.monotonic()
+    context, state = source_state(config, opts.allow_dirty)
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     build_plan = plan(config, opts, state.revision, bool(state.dirty), created)
 

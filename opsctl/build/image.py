@@ -8,16 +8,12 @@ from typing import Any
 
 from opsctl.build.progress import BuildProgress
 from opsctl.build.spec import BuildPlan
+from opsctl.docker_engine import LineSplitter, clean, event_error
 from opsctl.errors import OpsctlError
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _BUILT = re.compile(r"^Successfully built ([0-9a-f]{12,64})$")
 # Engine bookkeeping between steps; it is not any step's output.
-# The engine colours a step's stderr with escape sequences; build output is untrusted text that
-# must not drive the terminal either, so every escape sequence and control character goes.
-_ESCAPES = re.compile(
-    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]"
-)
 _NOISE = (" ---> ", "Removing intermediate container ", "Successfully tagged ")
 
 
@@ -26,10 +22,6 @@ class BuildFailed(OpsctlError):
         super().__init__(message, hint=failure_hint(step))
         self.step = step
         self.lines = lines
-
-
-def clean(line: str) -> str:
-    return _ESCAPES.sub("", line).rstrip()
 
 
 def failure_hint(step: str | None) -> str:
@@ -55,25 +47,22 @@ class BuildStream:
     step_lines: list[str] = field(default_factory=list)
     image_id: str | None = None
     error: str | None = None
-    _partial: str = ""
+    _lines: LineSplitter = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._lines = LineSplitter(self._line)
 
     def feed(self, event: dict[str, Any]) -> None:
-        if "error" in event or "errorDetail" in event:
-            detail = event.get("errorDetail") or {}
-            self.error = clean(str(event.get("error") or detail.get("message") or "unknown build error"))
+        error = event_error(event, "unknown build error")
+        if error is not None:
+            self.error = clean(error)
             return
         aux = event.get("aux")
         if isinstance(aux, dict) and isinstance(aux.get("ID"), str):
             self.image_id = aux["ID"]
         text = event.get("stream")
         if isinstance(text, str):
-            self._text(text)
-
-    def _text(self, text: str) -> None:
-        text = self._partial + text.replace("\r\n", "\n")
-        *lines, self._partial = text.split("\n")
-        for line in lines:
-            self._line(clean(line))
+            self._lines.feed(text)
 
     def _line(self, line: str) -> None:
         if not line:
@@ -92,9 +81,7 @@ class BuildStream:
         self.progress.build_output(line)
 
     def close(self) -> None:
-        if self._partial:
-            self._line(clean(self._partial))
-            self._partial = ""
+        self._lines.close()
 
 
 def build_image(api: Any, plan: BuildPlan, progress: BuildProgress) -> str:

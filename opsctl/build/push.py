@@ -13,6 +13,7 @@ from typing import Any
 
 from opsctl.build.progress import BuildProgress
 from opsctl.build.spec import scrub
+from opsctl.docker_engine import event_error
 from opsctl.errors import OpsctlError
 
 _DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
@@ -75,9 +76,9 @@ class PushStream:
     layers: dict[str, str] = field(default_factory=dict)
 
     def feed(self, event: dict[str, Any]) -> None:
-        if "error" in event or "errorDetail" in event:
-            detail = event.get("errorDetail") or {}
-            self.error = str(event.get("error") or detail.get("message") or "unknown push error")
+        error = event_error(event, "unknown push error")
+        if error is not None:
+            self.error = error
             return
         aux = event.get("aux")
         if isinstance(aux, dict) and isinstance(aux.get("Digest"), str):

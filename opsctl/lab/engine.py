@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsctl.errors import OpsctlError
-
 SETUP_HINT = (
     "start the engine as root: `dockerd >/var/log/dockerd.log 2>&1 &` "
     "(or run tools/setup-machine.sh, which installs docker.io, debootstrap and docker-registry "
@@ -15,16 +13,9 @@ SETUP_HINT = (
 
 def connect() -> Any:
     """A docker SDK client for the local engine; OpsctlError when there is none."""
-    import docker
-    from docker.errors import DockerException
+    from opsctl.docker_engine import connect_client
 
-    try:
-        client = docker.from_env(timeout=600)
-        client.ping()
-    except DockerException as exc:
-        reason = str(exc).splitlines()[0][:200]
-        raise OpsctlError(f"cannot reach the Docker engine: {reason}", hint=SETUP_HINT) from exc
-    return client
+    return connect_client(hint=SETUP_HINT)
 
 
 def lab_containers(client: Any) -> list[Any]:

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from opsctl import output, paths
+from opsctl.docker_engine import LineSplitter, clean, event_error
 from opsctl.errors import OpsctlError
-from opsctl.lab import names
+from opsctl.lab import names, workdir
 from opsctl.lab.progress import Progress
 
 SUITE = "bookworm"
@@ -54,7 +53,6 @@ APT_HINT = (
     "the build runs apt-get inside a container: the engine's containers must reach "
     "deb.debian.org; see build.log in the lab dir"
 )
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def lab_templates() -> Path:
@@ -126,9 +124,9 @@ def _require_tools() -> str:
 
 def _build_base(client: Any, progress: Progress, build_hash: str) -> str:
     debootstrap = _require_tools()
-    _remove_stale_workdirs()
-    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=WORKDIR_PARENT))
-    rootfs = workdir / "rootfs"
+    workdir.remove_stale(WORKDIR_PARENT, WORKDIR_PREFIX)
+    work = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=WORKDIR_PARENT))
+    rootfs = work / "rootfs"
     try:
         packages = list(BASE_PACKAGES)
         while True:
@@ -154,17 +152,17 @@ def _build_base(client: Any, progress: Progress, build_hash: str) -> str:
                 )
             output.warn(f"{', '.join(missing)} not in {SUITE}; using the fallback package")
             packages = [NGINX_FALLBACK.get(p, p) for p in packages]
-            _remove_tree(rootfs)
-        _unmount_under(rootfs)
+            workdir.remove_tree(rootfs)
+        workdir.unmount_under(rootfs)
         shutil.copytree(lab_templates() / "rootfs", rootfs, dirs_exist_ok=True, symlinks=True)
         for rel in TRIM_PATHS:
             target = rootfs / rel
             if target.is_dir():
                 for child in target.iterdir():
-                    _remove_tree(child)
+                    workdir.remove_tree(child)
         for rel in TRIM_SUBDIRS:
             for child in (rootfs / rel).glob("*/"):
-                _remove_tree(child)
+                workdir.remove_tree(child)
         for log in (rootfs / LOG_DIR).rglob("*"):
             if log.is_file() or log.is_symlink():
                 log.unlink()
@@ -173,18 +171,7 @@ def _build_base(client: Any, progress: Progress, build_hash: str) -> str:
         progress.detail(f"importing {names.BASE_IMAGE}")
         return _import(client, rootfs, build_hash)
     finally:
-        _remove_tree(workdir)
-
-
-def _remove_stale_workdirs(max_age: float = 1800) -> None:
-    """Work dirs of killed builds (a rootfs is ~300 MB) go at the next build."""
-    now = time.time()
-    for stale in Path(WORKDIR_PARENT).glob(WORKDIR_PREFIX + "*"):
-        try:
-            if now - stale.stat().st_mtime > max_age:
-                _remove_tree(stale)
-        except OSError:
-            continue
+        workdir.remove_tree(work)
 
 
 def _not_found(progress: Progress, package: str) -> bool:
@@ -242,40 +229,6 @@ def _import(client: Any, rootfs: Path, build_hash: str) -> str:
     return str(client.images.get(names.BASE_IMAGE).id)
 
 
-def _mounts_under(root: Path) -> list[str]:
-    prefix = str(root.resolve()) + "/"
-    found: list[str] = []
-    with open("/proc/mounts") as mounts:
-        for line in mounts:
-            point = line.split()[1].replace("\\040", " ")
-            if point.startswith(prefix) or point == prefix[:-1]:
-                found.append(point)
-    return found
-
-
-def _unmount_under(root: Path) -> None:
-    """debootstrap mounts /proc, /sys (and may bind /dev) in the target; a failed run can leave
-    them. Never delete through a mount point."""
-    if not root.exists():
-        return
-    for point in sorted(_mounts_under(root), key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], check=False, capture_output=True)  # noqa: S603
-    left = _mounts_under(root)
-    if left:
-        raise OpsctlError(
-            f"cannot unmount {', '.join(left)} left by debootstrap",
-            hint=f"unmount them by hand (umount -l), then remove {root}",
-        )
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        _unmount_under(path)
-        shutil.rmtree(path, ignore_errors=True)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
-
-
 def _drop_old(client: Any, old: Any | None, new_id: str) -> None:
     if old is not None and old.id != new_id:
         from docker.errors import APIError
@@ -305,14 +258,16 @@ def _docker_build(
             pull=False,
             decode=True,
         )
+        lines = LineSplitter(progress.detail)
         for event in events:
-            if "error" in event:
+            error = event_error(event, "unknown build error")
+            if error is not None:
                 raise OpsctlError(
-                    f"building {tag} failed: {ANSI.sub('', event['error']).strip()}\n{progress.tail_text()}",
+                    f"building {tag} failed: {clean(error).strip()}\n{progress.tail_text()}",
                     hint=hint,
                 )
-            for line in ANSI.sub("", str(event.get("stream", ""))).splitlines():
-                progress.detail(line)
+            lines.feed(str(event.get("stream", "")))
+        lines.close()
     return str(client.images.get(tag).id)
 
 
@@ -358,9 +313,10 @@ def push(client: Any, ref: str, username: str, password: str) -> None:
         decode=True,
     )
     for event in events:
-        if "error" in event:
+        error = event_error(event, "unknown push error")
+        if error is not None:
             raise OpsctlError(
-                f"pushing {ref} to the lab registry failed: {event['error'].strip()}",
+                f"pushing {ref} to the lab registry failed: {clean(error).strip()}",
                 hint="check `opsctl lab status`; `opsctl lab down && opsctl lab up` starts anew",
             )
 

@@ -15,20 +15,14 @@ from typing import Any
 
 from opsctl.errors import UsageError
 
+
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), other two-byte escapes, and C0/C1 control
 # characters other than tab: enough to move a cursor, retitle a window or hide text.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
-    r"|\x1b[@-Z\\-_]?"
-    r"|[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]"
-)
-
-
 def strip_escapes(text: str) -> str:
     """Text with terminal escape sequences and control characters (except tab) removed."""
-    return _ESCAPES.sub("", text)
+    from opsctl.output import strip_controls
+
+    return strip_controls(text)
 
 
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,9 @@ def desired_instance(target: Target) -> dict[str, Any] | None:
     }
 
 
-def diff(target: Target, state: RdsState, *, destroy: bool = False) -> list[Change]:
+def diff(
+    target: Target, state: RdsState, *, destroy: bool = False, pending: Iterable[str] = ()
+) -> list[Change]:
     owner = target.owner
     group_want = None if destroy else desired_subnet_group(target, state.default_subnets)
     db_want = None if destroy else desired_instance(target)
@@ -203,34 +205,7 @@ def _apply_subnet_group(aws: Aws, target: Target, change: Change) -> None:
 def _apply_instance(aws: Aws, target: Target, change: Change, progress: Callable[[str], None]) -> None:
     name = change.name
     if change.action is Action.CREATE:
-        want = change.desired
-        if target.master_password is None:
-            raise OpsctlError(f"no master password for RDS instance {name}")
-        password = target.master_password()
-        with aws_errors(f"RDS instance {name}", "create"):
-            aws.rds.create_db_instance(
-                DBInstanceIdentifier=name,
-                Engine="postgres",
-                EngineVersion=want["engine_version"],
-                DBInstanceClass=want["instance_class"],
-                AllocatedStorage=want["allocated_storage"],
-                StorageType=want["storage_type"],
-                MultiAZ=want["multi_az"],
-                DBName=want["db_name"],
-                MasterUsername=want["master_username"],
-                MasterUserPassword=password,
-                DBSubnetGroupName=want["subnet_group"],
-                BackupRetentionPeriod=want["backup_retention_days"],
-                DeletionProtection=want["deletion_protection"],
-                PubliclyAccessible=want["publicly_accessible"],
-                StorageEncrypted=True,
-                CopyTagsToSnapshot=True,
-                Tags=target.owner.tag_list(),
-            )
-            progress(f"waiting for RDS instance {name} to be available (minutes on AWS)")
-            aws.rds.get_waiter("db_instance_available").wait(
-                DBInstanceIdentifier=name, WaiterConfig={"Delay": 15, "MaxAttempts": 160}
-            )
+        _create_instance(aws, target, change, progress)
     elif change.action is Action.UPDATE:
         params: dict[str, Any] = {_MODIFY[a.name]: a.new for a in change.attrs if a.name in _MODIFY}
         if "EngineVersion" in params:
@@ -239,31 +214,66 @@ def _apply_instance(aws: Aws, target: Target, change: Change, progress: Callable
         with aws_errors(f"RDS instance {name}", "modify"):
             aws.rds.modify_db_instance(DBInstanceIdentifier=name, ApplyImmediately=True, **params)
     elif change.action is Action.DELETE:
-        rds = target.aws.rds
-        final_snapshot = rds.final_snapshot if rds is not None else True
-        with aws_errors(f"RDS instance {name}", "delete"):
-            if change.current.get("deletion_protection"):
-                # Naming the instance with --allow-destroy is the consent deletion protection asks for.
-                progress(f"turning off deletion protection of RDS instance {name}")
-                aws.rds.modify_db_instance(
-                    DBInstanceIdentifier=name, DeletionProtection=False, ApplyImmediately=True
-                )
-            if final_snapshot:
-                snapshot = f"{name}-final-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
-                progress(f"RDS instance {name}: final snapshot {snapshot}")
-                aws.rds.delete_db_instance(
-                    DBInstanceIdentifier=name,
-                    SkipFinalSnapshot=False,
-                    FinalDBSnapshotIdentifier=snapshot,
-                )
-            else:
-                aws.rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
-            progress(f"waiting for RDS instance {name} to be deleted")
-            aws.rds.get_waiter("db_instance_deleted").wait(
-                DBInstanceIdentifier=name, WaiterConfig={"Delay": 15, "MaxAttempts": 160}
-            )
+        _delete_instance(aws, target, change, progress)
     else:
         raise OpsctlError(
             f"opsctl does not {change.action.value} RDS instance {name}",
             hint="stateful resources are only replaced by hand",
+        )
+
+
+def _create_instance(aws: Aws, target: Target, change: Change, progress: Callable[[str], None]) -> None:
+    name = change.name
+    want = change.desired
+    if target.master_password is None:
+        raise OpsctlError(f"no master password for RDS instance {name}")
+    password = target.master_password()
+    with aws_errors(f"RDS instance {name}", "create"):
+        aws.rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            Engine="postgres",
+            EngineVersion=want["engine_version"],
+            DBInstanceClass=want["instance_class"],
+            AllocatedStorage=want["allocated_storage"],
+            StorageType=want["storage_type"],
+            MultiAZ=want["multi_az"],
+            DBName=want["db_name"],
+            MasterUsername=want["master_username"],
+            MasterUserPassword=password,
+            DBSubnetGroupName=want["subnet_group"],
+            BackupRetentionPeriod=want["backup_retention_days"],
+            DeletionProtection=want["deletion_protection"],
+            PubliclyAccessible=want["publicly_accessible"],
+            StorageEncrypted=True,
+            CopyTagsToSnapshot=True,
+            Tags=target.owner.tag_list(),
+        )
+        progress(f"waiting for RDS instance {name} to be available (minutes on AWS)")
+        aws.rds.get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier=name, WaiterConfig={"Delay": 15, "MaxAttempts": 160}
+        )
+
+
+def _delete_instance(aws: Aws, target: Target, change: Change, progress: Callable[[str], None]) -> None:
+    name = change.name
+    rds = target.aws.rds
+    final_snapshot = rds.final_snapshot if rds is not None else True
+    with aws_errors(f"RDS instance {name}", "delete"):
+        if change.current.get("deletion_protection"):
+            # Naming the instance with --allow-destroy is the consent deletion protection asks for.
+            progress(f"turning off deletion protection of RDS instance {name}")
+            aws.rds.modify_db_instance(DBInstanceIdentifier=name, DeletionProtection=False, ApplyImmediately=True)
+        if final_snapshot:
+            snapshot = f"{name}-final-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
+            progress(f"RDS instance {name}: final snapshot {snapshot}")
+            aws.rds.delete_db_instance(
+                DBInstanceIdentifier=name,
+                SkipFinalSnapshot=False,
+                FinalDBSnapshotIdentifier=snapshot,
+            )
+        else:
+            aws.rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+        progress(f"waiting for RDS instance {name} to be deleted")
+        aws.rds.get_waiter("db_instance_deleted").wait(
+            DBInstanceIdentifier=name, WaiterConfig={"Delay": 15, "MaxAttempts": 160}
         )

@@ -122,47 +122,15 @@ def record_groups(
     waiting = set(pending)
     groups: list[RecordGroup] = []
 
-    def exact(name: str, rtype: str) -> Callable[[dict[str, Any]], bool]:
-        return lambda rr: rr["Name"] == name and rr["Type"] == rtype
-
     if target.aws.load_balancer is not None and target.alias_fqdn:
         name = target.alias_fqdn
         known = lb is not None and elb.LOAD_BALANCER not in waiting
         value = {"alias": lb.ids["dns_name"].rstrip(".").lower()} if known and lb else {"alias": UNKNOWN}
-        groups.append(RecordGroup(f"{name} A", {(name, "A"): value}, exact(name, "A")))
+        groups.append(RecordGroup(f"{name} A", {(name, "A"): value}, _exact(name, "A")))
     domain = target.ses_domain
     if domain and (domain == zone or domain.endswith("." + zone)):
         known = identity is not None and ses.IDENTITY not in waiting
-        txt = f"_amazonses.{domain}"
-        token = identity.ids.get("verification_token") if known and identity else None
-        txt_value = {"ttl": SES_TXT_TTL, "values": [_quoted(token)] if token else UNKNOWN}
-        groups.append(RecordGroup(f"{txt} TXT", {(txt, "TXT"): txt_value}, exact(txt, "TXT")))
-        tokens = [
-            t for t in (identity.ids.get("dkim_tokens", "") if known and identity else "").split(",") if t
-        ]
-        suffix = f"._domainkey.{domain}"
-        dkim: dict[tuple[str, str], dict[str, Any]] = (
-            {
-                (f"{t}{suffix}", "CNAME"): {"ttl": DKIM_TTL, "values": [f"{t}.dkim.amazonses.com"]}
-                for t in tokens
-            }
-            if tokens
-            else {("(3 DKIM records)" + suffix, "CNAME"): {"ttl": DKIM_TTL, "values": UNKNOWN}}
-        )
-        groups.append(
-            RecordGroup(
-                f"{domain} DKIM",
-                dkim,
-                lambda rr: (
-                    rr["Type"] == "CNAME"
-                    and rr["Name"].endswith(suffix)
-                    and any(
-                        str(v["Value"]).rstrip(".").endswith(".dkim.amazonses.com")
-                        for v in rr.get("ResourceRecords", [])
-                    )
-                ),
-            )
-        )
+        groups += _ses_groups(domain, identity if known else None)
     for extra in dns.records:
         name = fqdn(extra.name, zone)
         values = [_quoted(v) if extra.type == "TXT" else v for v in extra.values]
@@ -170,10 +138,44 @@ def record_groups(
             RecordGroup(
                 f"{name} {extra.type}",
                 {(name, extra.type): {"ttl": extra.ttl, "values": sorted(values)}},
-                exact(name, extra.type),
+                _exact(name, extra.type),
             )
         )
     return groups
+
+
+def _exact(name: str, rtype: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda rr: rr["Name"] == name and rr["Type"] == rtype
+
+
+def _ses_groups(domain: str, identity: Observed | None) -> list[RecordGroup]:
+    """SES's verification TXT record and its three DKIM CNAMEs; `identity` is None while the
+    identity's token and DKIM tokens are not known."""
+    txt = f"_amazonses.{domain}"
+    token = identity.ids.get("verification_token") if identity else None
+    txt_value = {"ttl": SES_TXT_TTL, "values": [_quoted(token)] if token else UNKNOWN}
+    tokens = [t for t in (identity.ids.get("dkim_tokens", "") if identity else "").split(",") if t]
+    suffix = f"._domainkey.{domain}"
+    dkim: dict[tuple[str, str], dict[str, Any]] = (
+        {(f"{t}{suffix}", "CNAME"): {"ttl": DKIM_TTL, "values": [f"{t}.dkim.amazonses.com"]} for t in tokens}
+        if tokens
+        else {("(3 DKIM records)" + suffix, "CNAME"): {"ttl": DKIM_TTL, "values": UNKNOWN}}
+    )
+    return [
+        RecordGroup(f"{txt} TXT", {(txt, "TXT"): txt_value}, _exact(txt, "TXT")),
+        RecordGroup(
+            f"{domain} DKIM",
+            dkim,
+            lambda rr: (
+                rr["Type"] == "CNAME"
+                and rr["Name"].endswith(suffix)
+                and any(
+                    str(v["Value"]).rstrip(".").endswith(".dkim.amazonses.com")
+                    for v in rr.get("ResourceRecords", [])
+                )
+            ),
+        ),
+    ]
 
 
 def _group_attrs(wanted: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:

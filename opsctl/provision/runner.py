@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opsctl.errors import OpsctlError, UsageError
 from opsctl.provision import elb, rds, route53, ses, sqs
 from opsctl.provision.order import apply_order, kind_order
 from opsctl.provision.plan import Action, Change, Plan, guard_stateful
+from opsctl.provision.resource import Resource, State
 from opsctl.provision.session import Aws
 from opsctl.provision.tags import Owner
 from opsctl.provision.target import Target
@@ -17,8 +17,8 @@ from opsctl.provision.target import Target
 if TYPE_CHECKING:
     from opsctl.config.models import Config
 
-MODULES: tuple[ModuleType, ...] = (rds, sqs, ses, elb, route53)
-_BY_KIND = {kind: module for module in MODULES for kind in module.KINDS}
+# Read and diffed in this order: a later module may need to know what an earlier one creates.
+MODULES: tuple[Resource[Any], ...] = (rds, sqs, ses, elb, route53)
 
 
 def target_for(config: Config, env_name: str) -> Target:
@@ -51,15 +51,27 @@ def target_for(config: Config, env_name: str) -> Target:
 
 
 def make_plan(aws: Aws, target: Target, *, destroy: bool = False, allow_destroy: Sequence[str] = ()) -> Plan:
-    changes: list[Change] = []
-    changes += rds.diff(target, rds.read(aws, target), destroy=destroy)
-    changes += sqs.diff(target, sqs.read(aws, target), destroy=destroy)
-    changes += ses.diff(target, ses.read(aws, target), destroy=destroy)
-    changes += elb.diff(target, elb.read(aws, target), destroy=destroy)
-    # Records hold the load balancer's DNS name and SES's tokens: unknown while those are pending.
-    pending = {c.kind for c in changes if c.action in (Action.CREATE, Action.REPLACE)}
-    changes += route53.diff(target, route53.read(aws, target), destroy=destroy, pending=pending)
+    changes = collect_changes(aws, target, destroy=destroy)
     return build_plan(changes, destroy=destroy, allow_destroy=allow_destroy)
+
+
+def collect_changes(
+    aws: Aws, target: Target, *, destroy: bool, modules: Sequence[Resource[Any]] = MODULES
+) -> list[Change]:
+    """Every module's changes, in module order. Each is told which kinds the modules before it
+    create or replace (records hold the load balancer's DNS name and SES's tokens: unknown while
+    those are pending)."""
+    changes: list[Change] = []
+    for module in modules:
+        pending = {c.kind for c in changes if c.action in (Action.CREATE, Action.REPLACE)}
+        changes += _module_changes(module, aws, target, destroy=destroy, pending=pending)
+    return changes
+
+
+def _module_changes(
+    module: Resource[State], aws: Aws, target: Target, *, destroy: bool, pending: set[str]
+) -> list[Change]:
+    return module.diff(target, module.read(aws, target), destroy=destroy, pending=pending)
 
 
 def build_plan(changes: list[Change], *, destroy: bool, allow_destroy: Sequence[str] = ()) -> Plan:
@@ -89,8 +101,15 @@ def check_applicable(plan: Plan) -> None:
         )
 
 
-def apply_plan(aws: Aws, target: Target, plan: Plan, progress: Callable[[str], None]) -> list[Change]:
+def apply_plan(
+    aws: Aws,
+    target: Target,
+    plan: Plan,
+    progress: Callable[[str], None],
+    modules: Sequence[Resource[Any]] = MODULES,
+) -> list[Change]:
     check_applicable(plan)
+    by_kind = {kind: module for module in modules for kind in module.KINDS}
     todo = apply_order(plan.changes)
     if target.master_password is not None and any(
         c.kind == rds.INSTANCE and c.action is Action.CREATE for c in todo
@@ -99,5 +118,5 @@ def apply_plan(aws: Aws, target: Target, plan: Plan, progress: Callable[[str], N
         target.master_password()
     for i, change in enumerate(todo, 1):
         progress(f"[{i}/{len(todo)}] {change.action.value} {change.address}")
-        _BY_KIND[change.kind].apply(aws, target, change, progress)
+        by_kind[change.kind].apply(aws, target, change, progress)
     return todo

@@ -7,7 +7,7 @@ the same identity.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -134,7 +134,9 @@ def desired(target: Target, account_id: str, region: str) -> dict[str, dict[str,
     }
 
 
-def diff(target: Target, state: SesState, *, destroy: bool = False) -> list[Change]:
+def diff(
+    target: Target, state: SesState, *, destroy: bool = False, pending: Iterable[str] = ()
+) -> list[Change]:
     want: dict[str, dict[str, Any] | None] = (
         dict.fromkeys(KINDS) if destroy else desired(target, state.account_id, state.region)
     )

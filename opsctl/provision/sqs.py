@@ -9,7 +9,7 @@ database.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,7 +165,9 @@ def desired(target: Target, account_id: str, region: str) -> dict[str, tuple[str
     return out
 
 
-def diff(target: Target, state: SqsState, *, destroy: bool = False) -> list[Change]:
+def diff(
+    target: Target, state: SqsState, *, destroy: bool = False, pending: Iterable[str] = ()
+) -> list[Change]:
     want = {} if destroy else desired(target, state.account_id, state.region)
     changes = []
     for name, (kind, attrs) in want.items():
