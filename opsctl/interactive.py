@@ -44,8 +44,6 @@ def ssh_argv(host: str, host_vars: dict[str, Any], remote: list[str]) -> list[st
 
 def run(fleet: Any, host: str | None, command: list[str]) -> int:
     """Start the terminal session; return the command's exit code."""
-    from opsctl.deploy import ledger
-    from opsctl.deploy.names import image_ref
     from opsctl.deploy.plan import select_hosts
 
     if not command:
@@ -53,12 +51,7 @@ def run(fleet: Any, host: str | None, command: list[str]) -> int:
     if not sys.stdin.isatty():
         raise UsageError("exec -i needs a terminal on standard input", hint="without -i, output is collected")
     target = select_hosts(fleet.inventory, [host] if host else [fleet.primary])[0]
-    entries, _ = fleet.read_ledger()
-    current = ledger.current(entries)
-    if current is None:
-        raise OpsctlError(f"nothing is deployed to {fleet.env_name} yet")
-    image = image_ref(fleet.config.image, current.version, current.digest)
-    env_file = fleet.names.env_file(current.config_hash)
+    current, image, env_file = fleet.current_release()
     labels = {"OPSCTL_APP": fleet.config.app, "OPSCTL_ENV": fleet.env_name,
               "OPSCTL_VERSION": current.version, "OPSCTL_RELEASE": str(current.number)}
     argv = ssh_argv(target, fleet.inventory.hosts[target], docker_argv(image, env_file, labels, command))

@@ -21,11 +21,8 @@ def exec_(
     """Run a one-off command in a new container of the current release's image."""
     from opsctl import output
     from opsctl.config.secrets import require_secrets
-    from opsctl.deploy import ledger
     from opsctl.deploy.fleet import Fleet
-    from opsctl.deploy.names import image_ref
     from opsctl.deploy.plan import select_hosts
-    from opsctl.errors import OpsctlError
 
     config = load_config(ctx)
     require_secrets(config, config.environment(env)[0], "exec")  # before any connection
@@ -35,13 +32,7 @@ def exec_(
 
         raise typer.Exit(tty.run(fleet, host, command))
     target = select_hosts(fleet.inventory, [host] if host else [fleet.primary])[0]
-    entries, _ = fleet.read_ledger()
-    current = ledger.current(entries)
-    if current is None:
-        raise OpsctlError(f"nothing is deployed to {fleet.env_name} yet")
-    # The ledger entry is validated: the image is the app's repository, never the ledger's word.
-    image = image_ref(fleet.config.image, current.version, current.digest)
-    env_file = fleet.names.env_file(current.config_hash)
+    current, image, env_file = fleet.current_release()
     argv = [
         "docker", "run", "--rm", "--env-file", env_file,
         "-e", f"OPSCTL_APP={fleet.config.app}", "-e", f"OPSCTL_ENV={fleet.env_name}",

@@ -148,6 +148,20 @@ class Fleet:
             output.warn(f"{host} did not answer; its ledger was not read")
         return verdict.history
 
+    def current_release(self) -> tuple[ledger.Release, str, str]:
+        """The release the fleet runs, its image and its env file: what a one-off container (exec) uses.
+
+        The ledger entry is validated, and the image is built from the app's own repository, never
+        taken from the ledger's word."""
+        from opsctl.deploy.names import image_ref
+
+        entries, _ = self.read_ledger()
+        current = ledger.current(entries)
+        if current is None:
+            raise OpsctlError(f"nothing is deployed to {self.env_name} yet")
+        image = image_ref(self.config.image, current.version, current.digest)
+        return current, image, self.names.env_file(current.config_hash)
+
     def read_ledger(self) -> tuple[list[ledger.Release], locking.Holder | None]:
         state = self.read_state(lock="status")
         return self.history(state, writing=False), state.holder

@@ -140,3 +140,13 @@ def releases() -> list[dict[str, Any]]:
 def status() -> dict[str, Any]:
     proc = opsctl("status", "-e", "lab", "--json", check=True)
     return dict(json.loads(proc.stdout))
+
+
+def wait_until_locked(env: dict[str, str], deadline: float = 90) -> None:
+    """Until `opsctl lock status` on the lab says the deploy lock is held (a deploy has started)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if '"locked": true' in opsctl("lock", "status", "-e", "lab", "--json", env=env).stdout:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the deploy never took the lock")

@@ -24,6 +24,7 @@ from tests.lab.helpers import (
     ssh,
     status,
     versions,
+    wait_until_locked,
 )
 
 pytestmark = pytest.mark.lab
@@ -216,21 +217,13 @@ def _deploy_in_background() -> subprocess.Popen[str]:
     )
 
 
-def _wait_until_locked(deadline: float = 60) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if '"locked": true' in run("lock", "status", "-e", "lab", "--json").stdout:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the deploy never took the lock")
-
 
 def test_ctrl_c_releases_the_lock(fleet: None) -> None:
     import signal
 
     assert run("deploy", "v1", "-e", "lab").returncode == 0
     deploy = _deploy_in_background()
-    _wait_until_locked()
+    wait_until_locked(ENV)
     deploy.send_signal(signal.SIGINT)
     _, err = deploy.communicate(timeout=120)
     assert deploy.returncode == 130, err
@@ -240,7 +233,7 @@ def test_ctrl_c_releases_the_lock(fleet: None) -> None:
 def test_lock_of_a_killed_deploy_can_be_seen_and_released(fleet: None) -> None:
     assert run("deploy", "v1", "-e", "lab").returncode == 0
     deploy = _deploy_in_background()
-    _wait_until_locked()
+    wait_until_locked(ENV)
     deploy.kill()
     deploy.communicate(timeout=60)
     held = run("lock", "status", "-e", "lab")

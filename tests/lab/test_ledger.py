@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh, wait_until_locked
 
 pytestmark = pytest.mark.lab
 
@@ -154,21 +154,13 @@ def test_a_shorter_copy_is_reported_and_repaired(fleet: None) -> None:
     assert found[lock_host()][-1]["previous"] == 2
 
 
-def _wait_until_locked(deadline: float = 90) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if '"locked": true' in run("lock", "status", "-e", "lab", "--json").stdout:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the deploy never took the lock")
-
 
 def test_the_lock_of_a_killed_deploy_is_reported_as_stale(fleet: None) -> None:
     deploy = subprocess.Popen(
         [sys.executable, "-m", "opsctl", "deploy", "v2", "-e", "lab"],
         cwd=HELLO, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    _wait_until_locked()
+    wait_until_locked(ENV)
     deploy.send_signal(signal.SIGKILL)
     deploy.communicate(timeout=60)
     time.sleep(1)  # a playbook run orphaned by the kill may still be finishing its task
