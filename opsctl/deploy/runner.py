@@ -299,6 +299,12 @@ def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], N
     return handle
 
 
+def event_vars(constants: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """What the dashboard's event publisher sees of a run: its opsctl_* names, data keys included
+    (a run's data keys are the same names without the prefix)."""
+    return {**constants, **{f"opsctl_{key}": value for key, value in data.items()}}
+
+
 class RunInterrupted(KeyboardInterrupt):
     """A run stopped by Ctrl-C, SIGTERM or SIGHUP; `partial` holds what hosts reported until then."""
 
@@ -331,7 +337,7 @@ def run_playbook(
     extravars = playbook_vars(private, constants, data or {})
     results: list[TaskResult] = []
     handle = _event_handler(results, on_event, quiet)
-    published = {**constants, **(data or {})}
+    published = event_vars(constants, data or {})
 
     def handle_and_publish(event: dict[str, Any]) -> bool:
         from opsctl.observe import events as observe_events

@@ -86,3 +86,12 @@ def test_board_overlays_swaps_until_status_has_read_the_host(tmp_path: Path, mon
     summary = lights.Summary("ok", True)
     board.snapshot = Snapshot("lab", {}, [], None, [], summary, datetime.now(UTC))
     assert key not in board.state()["lights"]  # status read the host after the swap: it decides
+
+
+def test_a_rollouts_version_travels_as_data_and_reaches_the_event() -> None:
+    from opsctl.deploy.runner import event_vars
+
+    seen = event_vars({"opsctl_app": "shop", "opsctl_env": "prod", "opsctl_release": 7}, {"version": "v2"})
+    start = {"event": "runner_on_start", "event_data": {"host": "web1", "task": "Swap containers"}}
+    entry = events.record("roll.yml", seen, start)
+    assert entry is not None and (entry["release"], entry["version"]) == (7, "v2")
