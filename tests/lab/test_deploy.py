@@ -198,7 +198,8 @@ def test_logs_and_exec_reach_the_current_release(fleet: None) -> None:
     logs = run("logs", "web", "-e", "lab", "-n", "5")
     assert logs.returncode == 0, logs.stderr
     for host in hosts():
-        assert f"== {host} hello-lab-web-r1-" in logs.stdout
+        # Merged logs: each line is prefixed by host/container (opsctl/observe/logs.py).
+        assert f"{host}/hello-lab-web-r1-" in logs.stdout, logs.stdout
     one_off = run("exec", "-e", "lab", "--", "python3", "-c",
                   "import os; print(os.environ['OPSCTL_VERSION'], os.environ['GREETING'])")
     assert one_off.returncode == 0, one_off.stderr
