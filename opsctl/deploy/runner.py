@@ -305,6 +305,9 @@ def event_vars(constants: dict[str, Any], data: dict[str, Any]) -> dict[str, Any
     return {**constants, **{f"opsctl_{key}": value for key, value in data.items()}}
 
 
+CANCEL_POLL_SECONDS = 0.2
+
+
 class RunInterrupted(KeyboardInterrupt):
     """A run stopped by Ctrl-C, SIGTERM or SIGHUP; `partial` holds what hosts reported until then."""
 
@@ -358,6 +361,9 @@ def run_playbook(
             quiet=True,
             event_handler=handle_and_publish,
             cancel_callback=lambda: interrupt.requested,
+            # ansible-runner looks at the cancel request once per pexpect wait (5 s by default): long
+            # enough for a batch-1 roll to start swapping the next host after Ctrl-C or SIGTERM.
+            settings={"pexpect_timeout": CANCEL_POLL_SECONDS},
         )
     outcome = RunResult(
         status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private,
