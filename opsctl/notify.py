@@ -61,7 +61,7 @@ class Event:
 
     @property
     def failed(self) -> bool:
-        return self.name.endswith(".failure")
+        return self.name.endswith(".failure") or (self.name == "health" and self.status == "down")
 
     def summary(self) -> str:
         """One line: what, where, who."""

@@ -91,15 +91,15 @@ def test_watch_alerts_on_a_stopped_container_and_a_frozen_host(project: tuple[Pa
         web = ssh(lab1, "docker", "ps", "-q", "--filter", "label=opsctl.service=web").split()[0]
         ssh(lab1, "docker", "stop", "-t", "1", web)
         down = receiver.expect(f"DOWN: web on {lab1} (1/2 healthy", 10)
-        assert down["kind"] == "health" and down["ok"] is False and f"web on {lab1}" in down["summary"]
+        assert down["event"] == "health" and down["ok"] is False and f"web on {lab1}" in down["detail"]
         ssh(lab1, "docker", "start", web)
         up = receiver.expect(f"recovered: web on {lab1} (2/2 healthy)", 10)
-        assert up["summary"] == "all checks pass"
+        assert up["detail"] == "all checks pass" and up["ok"] is True
 
         subprocess.run(["docker", "pause", container_name(lab2)], check=True, capture_output=True)
         paused = True
         frozen = receiver.expect(f"DOWN: host {lab2} (ssh: no answer within 2 s)", 10)
-        assert f"host {lab2}" in frozen["summary"]
+        assert f"host {lab2}" in frozen["detail"]
         subprocess.run(["docker", "unpause", container_name(lab2)], check=True, capture_output=True)
         paused = False
         receiver.expect(f"recovered: host {lab2}", 10)

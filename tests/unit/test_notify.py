@@ -124,4 +124,7 @@ def test_health_alerts_go_where_failures_go() -> None:
     event = notify.Event(name="health", app="shop", env="prod", title="shop/prod: DOWN: lab2 ingress (refused)",
                          detail="still wrong: lab2 ingress")
     assert notify.json_payload(event)["title"] == event.title
+    assert notify.json_payload(event)["ok"] is True  # no status: not a failure
+    down = notify.Event(name="health", app="shop", env="prod", title="t", detail="d", status="down")
+    assert notify.json_payload(down)["ok"] is False and notify.json_payload(down)["event"] == "health"
     assert "DOWN: lab2 ingress" in notify.text_payload(event) and "still wrong" in notify.text_payload(event)
