@@ -31,6 +31,8 @@ EnvOpt = Annotated[
     ),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+TimingsOpt = Annotated[bool, typer.Option(
+    "--timings", help="Show where the time went: each phase, per host (--json always has it).")]
 LockWaitOpt = Annotated[float, typer.Option("--lock-wait", metavar="SECONDS", help="Seconds to wait for the deploy lock.")]
 SkipHooksOpt = Annotated[
     bool, typer.Option("--skip-hooks", help="Do not run the hooks in .opsctl/hooks/.")

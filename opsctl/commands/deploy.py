@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from opsctl import completion
-from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, SkipHooksOpt, load_config
+from opsctl.commands.common import (
+    EnvOpt,
+    JsonOpt,
+    LockWaitOpt,
+    MessageOpt,
+    SkipHooksOpt,
+    TimingsOpt,
+    load_config,
+)
 
 
 def deploy(
@@ -34,6 +42,7 @@ def deploy(
     lock_wait: LockWaitOpt = 0.0,
     message: MessageOpt = None,
     skip_hooks: SkipHooksOpt = False,
+    timings: TimingsOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Push configs, pull the image, run the release step, and roll hosts batch by batch."""
@@ -66,4 +75,4 @@ def deploy(
         return
     if around:
         around.finished(result)
-    render.report(fleet, result, json_)
+    render.report(fleet, result, json_, timings=timings)

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, SkipHooksOpt, load_config
+from opsctl.commands.common import (
+    EnvOpt,
+    JsonOpt,
+    LockWaitOpt,
+    MessageOpt,
+    SkipHooksOpt,
+    TimingsOpt,
+    load_config,
+)
 
 
 def rollback(
@@ -19,6 +27,7 @@ def rollback(
     lock_wait: LockWaitOpt = 0.0,
     message: MessageOpt = None,
     skip_hooks: SkipHooksOpt = False,
+    timings: TimingsOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
@@ -38,4 +47,4 @@ def rollback(
     with around.guard():
         result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
     around.finished(result)
-    render.report(fleet, result, json_)
+    render.report(fleet, result, json_, timings=timings)

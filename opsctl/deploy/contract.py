@@ -28,6 +28,7 @@ class Playbook:
     data: frozenset[str] = frozenset()  # keys of the run's data file
     optional: frozenset[str] = frozenset()  # constants or data keys the playbook defaults
     results: dict[str, Result] = field(default_factory=dict)
+    decision: frozenset[str] = frozenset()  # keys of opsctl's decision (runner.Gate) the plays read
 
 
 # opsctl_state returns the ledger file's raw text; Python validates it (ledger.parse_text).
@@ -36,18 +37,33 @@ _LOCK = Result("Lock and ledger", "opsctl_state", ("lock_held", "holder", "relea
 
 PLAYBOOKS: dict[str, Playbook] = {
     "prepare.yml": Playbook(
-        constants=frozenset({"opsctl_targets", "opsctl_primary_target", "opsctl_env_file_dest",
-                             "opsctl_release_timeout"}),
-        data=frozenset({"env_file_src", "nginx_conf", "registry", "image", "release_argv"}),
-        results={"pull": Result("Pull the image", "opsctl_pull", ("digests",))},
+        constants=frozenset({"opsctl_targets", "opsctl_env_file_dest"}),
+        data=frozenset({"env_file_src", "nginx_conf", "registry", "image"}),
+        results={
+            "configs": Result("Write configs and log in to the registry", "opsctl_prepare"),
+            "pull": Result("Pull the image", "opsctl_pull", ("digests",)),
+        },
+    ),
+    "release.yml": Playbook(
+        constants=frozenset({"opsctl_primary_target", "opsctl_release_timeout"}),
+        data=frozenset({"release_argv"}),
+        results={"release": Result("Run the release command", "ansible.builtin.command")},
+    ),
+    "decide.yml": Playbook(
+        constants=frozenset(),
+        results={"gate": Result("Wait for opsctl's decision", "opsctl_gate", ("waited",))},
     ),
     "roll.yml": Playbook(
-        constants=frozenset({"opsctl_targets", "opsctl_serial", "opsctl_any_errors_fatal", "opsctl_release",
-                             "opsctl_network", "opsctl_label_prefix", "opsctl_env_file_dest", "opsctl_monitor",
-                             "opsctl_drain", "opsctl_pause", "opsctl_ledger_hosts", "opsctl_unlock",
-                             "opsctl_lock_token", "opsctl_run_id"}),
-        data=frozenset({"lb_hook", "version", "image", "extra_env", "services", "proxy", "ledger"}),
-        results={"swap": Result("Swap containers", "opsctl_swap")},
+        constants=frozenset({"opsctl_targets", "opsctl_serial", "opsctl_any_errors_fatal", "opsctl_network",
+                             "opsctl_label_prefix", "opsctl_monitor", "opsctl_drain", "opsctl_pause",
+                             "opsctl_unlock", "opsctl_lock_token", "opsctl_run_id"}),
+        data=frozenset({"lb_hook", "proxy"}),
+        decision=frozenset({"release", "version", "image", "extra_env", "services", "ledger", "ledger_hosts",
+                            "env_file"}),
+        results={
+            "swap": Result("Swap containers", "opsctl_swap"),
+            "finish": Result("Finish the rollout", "opsctl_state"),
+        },
     ),
     "state.yml": Playbook(
         constants=frozenset({"opsctl_lock", "opsctl_lock_token", "opsctl_state_hosts", "opsctl_ledger_hosts"}),
@@ -80,13 +96,34 @@ PLAYBOOKS: dict[str, Playbook] = {
 }
 
 
-def check_supplied(playbook: str, constants: set[str], data: set[str]) -> None:
-    """Refuse a run whose variables do not match the playbook's contract (a programming error)."""
-    contract = PLAYBOOKS[playbook]
+def combined(playbooks: list[str]) -> Playbook:
+    """The contract of one run of several playbooks in order: the union of theirs."""
+    parts = [PLAYBOOKS[name] for name in playbooks]
+    return Playbook(
+        constants=frozenset().union(*(p.constants for p in parts)),
+        data=frozenset().union(*(p.data for p in parts)),
+        optional=frozenset().union(*(p.optional for p in parts)),
+        results={k: v for p in parts for k, v in p.results.items()},
+        decision=frozenset().union(*(p.decision for p in parts)),
+    )
+
+
+def result_task(playbooks: list[str], name: str) -> str:
+    """The task whose result `name` is, in a run of `playbooks`."""
+    return combined(playbooks).results[name].task
+
+
+def check_supplied(playbooks: list[str], constants: set[str], data: set[str],
+                   decision: set[str] | None = None) -> None:
+    """Refuse a run whose variables do not match its playbooks' contract (a programming error).
+    `decision` is checked when it is known before the run (a gate's is checked when it is made)."""
+    contract = combined(playbooks)
     problems = []
-    for kind, given, declared in (("constant", constants - BASE, contract.constants),
-                                  ("data key", data, contract.data)):
+    checks = [("constant", constants - BASE, contract.constants), ("data key", data, contract.data)]
+    if decision is not None:
+        checks.append(("decision key", decision, contract.decision))
+    for kind, given, declared in checks:
         problems += [f"undeclared {kind} {name}" for name in sorted(given - declared)]
         problems += [f"missing {kind} {name}" for name in sorted(declared - given - contract.optional)]
     if problems:
-        raise ValueError(f"{playbook}: " + ", ".join(problems))
+        raise ValueError(f"{'+'.join(playbooks)}: " + ", ".join(problems))

@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,16 @@ class Fleet:
     def names(self) -> Names:
         return Names(self.config.app, self.env_name)
 
-    def run(self, playbook: str, constants: dict[str, Any], label: str,
-            data: dict[str, Any] | None = None, **kwargs: Any) -> RunResult:
-        """Run a playbook on this fleet: `constants` as extravars, `data` through the run's data file."""
+    def run(self, playbook: str | list[str], constants: dict[str, Any], label: str,
+            data: dict[str, Any] | None = None, decision: dict[str, Any] | None = None,
+            **kwargs: Any) -> RunResult:
+        """Run a playbook (or several in order, as one run) on this fleet: `constants` as extravars,
+        `data` through the run's data file, `decision` (when known before the run) through its
+        decision file; a `gate` argument makes the decision in the middle of the run instead."""
         from opsctl.deploy.contract import check_supplied
 
-        check_supplied(playbook, set(constants), set(data or {}))
+        names = [playbook] if isinstance(playbook, str) else playbook
+        check_supplied(names, set(constants), set(data or {}), None if decision is None else set(decision))
         base = {
             "opsctl_app": self.config.app,
             "opsctl_env": self.env_name,
@@ -69,6 +73,7 @@ class Fleet:
             self.inventory.sources,
             {**base, **constants},
             data=data,
+            decision=decision,
             forks=len(self.inventory.hosts) + 1,
             label=f"{self.config.app}-{self.env_name}-{label}",
             **kwargs,
@@ -93,7 +98,10 @@ class Fleet:
 
     def read_state(self, lock: str = "status", token: str = "", holder: dict[str, Any] | None = None) -> FleetState:
         """The lock (after `lock`) and every reachable host's ledger copy, validated."""
-        result = self.state(lock, token, holder, hosts=self.hosts)
+        return self.state_of(self.state(lock, token, holder, hosts=self.hosts))
+
+    def state_of(self, result: RunResult) -> FleetState:
+        """What a run's "Lock and ledger" task found: the lock's holder and every host's ledger copy."""
         tasks = result.of("lock")
         on_lock_host = tasks.get(self.primary)
         held = on_lock_host is not None and bool(on_lock_host.result.get("lock_held"))
@@ -108,6 +116,7 @@ class Fleet:
         raw_holder = on_lock_host.result.get("holder")
         state.holder = locking.Holder.read(raw_holder) if raw_holder else None
         state.held_by_other = held
+        state.answered = sorted(answered)
         return state
 
     def ledger_state(self, answered: dict[str, dict[str, Any]], unreachable: list[str]) -> FleetState:
@@ -203,6 +212,7 @@ class FleetState:
     holder: locking.Holder | None
     held_by_other: bool  # an acquire found the lock taken
     problems: list[str]  # copies that are not valid ledgers: "host H: FILE: what is wrong"
+    answered: list[str] = field(default_factory=list)  # the hosts whose copy was read
 
 
 def local_fleet(config: Config, env_name: str | None) -> Fleet:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from opsctl import output
 from opsctl.config.secrets import app_env
-from opsctl.deploy import ledger, policy
-from opsctl.deploy.fleet import Fleet, now, who
+from opsctl.deploy import ledger, policy, timings
+from opsctl.deploy.fleet import Fleet, artifacts_hint, now, who
 from opsctl.deploy.names import image_ref
 from opsctl.deploy.plan import Target, config_hash, render_env_file
 from opsctl.deploy.rollout import Rollout
@@ -34,6 +35,7 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     # The release that was current before this one (for hooks and notifications).
     previous: ledger.Release | None = None
+    host_timings: dict[str, dict[str, float]] = field(default_factory=dict)  # host -> phase -> seconds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,7 +45,7 @@ class Outcome:
             "failed": self.failed,
             "error": self.error,
             "fleet_state": self.fleet_state,
-            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "timings": {**{k: round(v, 2) for k, v in self.timings.items()}, "hosts": self.host_timings},
         }
 
 
@@ -80,6 +82,15 @@ def _digest_ref(repository: str, digests: dict[str, list[Any]]) -> str | None:
 # --- the two flows --------------------------------------------------------------------------
 
 
+@dataclass
+class _Decided:
+    """What a run's gate decided (flows' side of it): the release being rolled out."""
+
+    entry: ledger.Release | None = None
+    target: Target | None = None
+    previous: ledger.Release | None = None
+
+
 @sigterm_interrupts()
 def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: str | None,
            dry_run: bool, lock_wait: float, message: str | None) -> Outcome | dict[str, Any]:
@@ -98,20 +109,14 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
     clear, secrets = app_env(config, fleet.env_name)
     conf_hash = config_hash(config, fleet.env_name, clear, list(secrets))
     image = image_ref(config.image, version)
-    try:
-        output.step(f"deploy {version} to {fleet.env_name}: lock, configs, pull on {len(rollout.plan.hosts)} host(s)"
-                    + (", release step" if config.release else ""))
-        releases, digests = rollout.prepare(
-            image, version, conf_hash, render_env_file(clear, secrets),
-            lock_wait=lock_wait, message=message, action="deploy",
-        )
-        rollout.timings["prepare"] = time.monotonic() - started
+    decided = _Decided()
+
+    def decide(releases: list[ledger.Release], partial: RunResult) -> tuple[Target, list[dict[str, Any]] | None]:
+        digests = {host: list(r.result.get("digests") or []) for host, r in partial.of("pull").items()}
         digest_ref = _digest_ref(config.image, digests)
         previous = ledger.current(releases)
-        target = Target(
-            release=ledger.next_number(releases), version=version,
-            image=digest_ref or image, config_hash=conf_hash,
-        )
+        target = Target(release=ledger.next_number(releases), version=version,
+                        image=digest_ref or image, config_hash=conf_hash)
         entry = ledger.Release(
             number=target.release, version=version, image=image,
             digest=digest_ref.split("@", 1)[1] if digest_ref else None,
@@ -119,7 +124,16 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
             previous=previous.number if previous else None, message=message,
             hosts=rollout.plan.hosts, services=rollout.plan.services,
         )
-        return _roll_and_record(rollout, releases, entry, target, previous, started)
+        return _decided(decided, rollout, releases, entry, target, previous, started)
+
+    try:
+        output.step(f"deploy {version} to {fleet.env_name}: lock, configs, pull on {len(rollout.plan.hosts)} "
+                    "host(s)" + (", release step" if config.release else "") + ", then the roll")
+        result = _run(rollout, decided, started, lambda: rollout.deploy_run(
+            image, version, conf_hash, render_env_file(clear, secrets),
+            message=message, lock_wait=lock_wait, decide=decide,
+        ))
+        return _judge(rollout, decided, result, started)
     finally:
         rollout.unlock()
 
@@ -130,9 +144,9 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
         check_version(version)
     started = time.monotonic()
     rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch)
-    try:
-        releases = rollout.take_lock(version, message, lock_wait)
-        rollout.timings["lock"] = time.monotonic() - started
+    decided = _Decided()
+
+    def decide(releases: list[ledger.Release], partial: RunResult) -> tuple[Target, list[dict[str, Any]] | None]:
         back_to = ledger.rollback_target(releases, version)
         previous = ledger.current(releases)
         image = image_ref(fleet.config.image, back_to.version, back_to.digest)
@@ -145,27 +159,62 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
             message=message, hosts=rollout.plan.hosts, services=rollout.plan.services,
         )
         output.step(f"rollback {fleet.env_name} to #{back_to.number} ({back_to.version})")
-        return _roll_and_record(rollout, releases, entry, target, previous, started)
+        return _decided(decided, rollout, releases, entry, target, previous, started)
+
+    try:
+        output.step(f"rollback {fleet.env_name}: lock, ledger, then the roll")
+        result = _run(rollout, decided, started, lambda: rollout.rollback_run(
+            version, message=message, lock_wait=lock_wait, decide=decide,
+        ))
+        return _judge(rollout, decided, result, started)
     finally:
         rollout.unlock()
 
 
-def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
-                     target: Target, previous: ledger.Release | None, started: float) -> Outcome:
-    fleet, plan = rollout.fleet, rollout.plan
-    fatal = fleet.env.rollout.max_failures == 0
+def _decided(decided: _Decided, rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
+             target: Target, previous: ledger.Release | None,
+             started: float) -> tuple[Target, list[dict[str, Any]] | None]:
+    """Record the gate's decision; the ledger the run writes at its end when any failure stops it
+    (else Python writes it after judging the run)."""
+    decided.entry, decided.target, decided.previous = entry, target, previous
+    plan = rollout.plan
     output.step(f"roll release #{entry.number} ({entry.version}) over {len(plan.hosts)} host(s) "
                 f"in {len(plan.batches)} batch(es)")
-    roll_started = time.monotonic()
-    # When any failure aborts the playbook, reaching its last plays means success, so the ledger
-    # entry and the unlock ride along in the same run instead of costing another one.
-    entries = ledger.append(releases, _finished(entry, started)) if fatal else None
+    return target, ledger.append(releases, _finished(entry, started)) if rollout.fatal else None
+
+
+def _run(rollout: Rollout, decided: _Decided, started: float, run: Callable[[], RunResult]) -> RunResult:
+    """The flow's one run; an interrupted one leaves a ledger entry once the roll had begun."""
     try:
-        result = rollout.roll(target, plan.hosts, entries, unlock=fatal)
+        return run()
     except RunInterrupted as stop:
-        _record_interrupted(rollout, releases, entry, started, stop.partial)
+        if decided.entry is not None:
+            rollout.stop_release()
+            if "Roll out" in stop.partial.plays:
+                _record_interrupted(rollout, rollout.releases, decided.entry, started, stop.partial)
         raise
-    rollout.timings["roll"] = time.monotonic() - roll_started
+
+
+def _judge(rollout: Rollout, decided: _Decided, result: RunResult, started: float) -> Outcome:
+    """After the run: stop at a failure before the roll (nothing touched), else judge the roll."""
+    release_failed = rollout.release_container is not None and any(
+        r.status != "ok" for r in result.of("release").values())
+    if decided.entry is None or decided.target is None or release_failed:
+        if release_failed:
+            rollout.stop_release()
+        raise OpsctlError(
+            "preparation failed; no running container was touched:\n" + result.failure_summary(),
+            hint=artifacts_hint(result.artifacts),
+        )
+    rollout.timings.update(timings.phases(result))
+    return _roll_and_record(rollout, rollout.releases, decided.entry, decided.target, decided.previous,
+                            started, result)
+
+
+def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,
+                     target: Target, previous: ledger.Release | None, started: float,
+                     result: RunResult) -> Outcome:
+    fleet, plan = rollout.fleet, rollout.plan
     switched, failed = rollout.switched_and_failed(result)
     verdict = policy.judge(
         hosts=plan.hosts, switched=switched, failed=failed, run_ok=result.ok,
@@ -173,7 +222,7 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
         has_previous=previous is not None, lost=rollout.lost,
     )
     error = None if verdict.action == policy.SUCCEEDED else result.failure_summary()
-    if verdict.action == policy.SUCCEEDED and fatal:
+    if verdict.action == policy.SUCCEEDED and rollout.fatal:
         rollout.locked = False  # the roll's last play recorded the release and released the lock
         done = _finished(entry, started)
         state = f"all on {entry.version}"
@@ -196,7 +245,8 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
     rollout.timings["total"] = time.monotonic() - started
     ok = verdict.action in (policy.SUCCEEDED, policy.TOLERATED)
     return Outcome(release=done, ok=ok, switched=switched, failed=failed, error=None if ok else error,
-                   fleet_state=state, timings=rollout.timings, previous=previous)
+                   fleet_state=state, timings=rollout.timings, previous=previous,
+                   host_timings=timings.per_host(result))
 
 
 def _record_interrupted(rollout: Rollout, releases: list[ledger.Release], entry: ledger.Release,

@@ -8,7 +8,7 @@ from opsctl import output
 from opsctl.deploy import ledger
 
 
-def report(fleet: Any, result: Any, as_json: bool) -> None:
+def report(fleet: Any, result: Any, as_json: bool, timings: bool = False) -> None:
     """Announce a deploy's or rollback's outcome to webhooks and the user; exit 1 if it failed."""
     import typer
 
@@ -18,6 +18,8 @@ def report(fleet: Any, result: Any, as_json: bool) -> None:
     if as_json:
         output.emit_json(result.to_json())
     else:
+        if timings:
+            timing_table(result.timings, result.host_timings)
         outcome(result)
     if not result.ok:
         raise typer.Exit(1)
@@ -31,6 +33,21 @@ def outcome(result: Any) -> None:
     else:
         output.error(f"release #{release.number} {release.title}: {release.status}")
         output.info(f"fleet: {output.escape(result.fleet_state)}")  # may quote hosts' error text
+
+
+def timing_table(overall: dict[str, float], hosts: dict[str, dict[str, float]]) -> None:
+    """Seconds per phase (columns) on each host (rows), then each phase's wall time over all hosts."""
+    from rich.table import Table
+
+    from opsctl.deploy.timings import PHASES, PREPARE_STEPS, SWAP_STEPS
+
+    order = [*PHASES.values(), *PREPARE_STEPS, *SWAP_STEPS]
+    columns = [c for c in order if any(c in h for h in hosts.values())]
+    table = Table("host", *columns, box=None)
+    for host, spent in sorted(hosts.items()):
+        table.add_row(output.literal(host), *(f"{spent[c]:.2f}" if c in spent else "-" for c in columns))
+    output.stdout().print(table)
+    output.info("wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in overall.items()))
 
 
 def releases(entries: list[ledger.Release]) -> None:

@@ -5,13 +5,15 @@ The flows (flows.py) decide what to run and what the ledger says; this runs it o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from opsctl import output
 from opsctl.config.secrets import secret_value
-from opsctl.deploy import ledger
-from opsctl.deploy.fleet import Fleet, artifacts_hint, holder_info, new_token
+from opsctl.deploy import ledger, locking
+from opsctl.deploy.fleet import Fleet, holder_info, new_token
 from opsctl.deploy.names import LABEL_PREFIX
 from opsctl.deploy.plan import (
     RolloutPlan,
@@ -22,8 +24,7 @@ from opsctl.deploy.plan import (
     select_services,
     service_specs,
 )
-from opsctl.deploy.runner import RunResult, secret_dir, write_secret
-from opsctl.errors import OpsctlError
+from opsctl.deploy.runner import Gate, RunResult, secret_dir, write_secret
 from opsctl.paths import templates_dir
 from opsctl.validate import split_csv
 
@@ -63,6 +64,9 @@ class Rollout:
         self.locked = False
         self.lost: list[str] = []
         self.timings: dict[str, float] = {}
+        self.releases: list[ledger.Release] = []  # the validated history the gate read
+        self.ledger_hosts: list[str] = self.plan.all_hosts  # the hosts whose ledger copy answered
+        self.release_container: str | None = None
 
     # --- pieces ----------------------------------------------------------------------------
 
@@ -120,121 +124,170 @@ class Rollout:
                 argv += ["-e", f"{key}={value}"]
         return name, [*argv, image, *self.config.release.command]
 
-    def prepare(self, image: str, version: str, conf_hash: str, env_text: str,
-                lock_wait: float, message: str | None, action: str) -> tuple[list[ledger.Release], dict[str, list[str]]]:
-        """Lock and validate the ledger, then push configs, pull, run the release step.
-        Returns the ledger and the digests per host."""
-        releases = self.take_lock(version, message, lock_wait, action)
-        release = self.release_step(image, version, conf_hash) if action == "deploy" else None
-        data = {"image": image, "release_argv": release[1] if release else []}
-        try:
-            result = self._prepare_run(conf_hash, env_text, data)
-        except KeyboardInterrupt:
-            self.stop_release(release)
-            raise
-        if not result.ok:
-            self.stop_release(release)
-            raise OpsctlError(
-                "preparation failed; no running container was touched:\n" + result.failure_summary(),
-                hint=artifacts_hint(result.artifacts),
-            )
-        digests = {host: list(r.result.get("digests") or []) for host, r in result.of("pull").items()}
-        return releases, digests
+    # --- the runs ----------------------------------------------------------------------------
 
-    def take_lock(self, version: str | None, message: str | None, lock_wait: float,
-                  action: str = "rollback") -> list[ledger.Release]:
-        """Take the lock (state.yml, before anything else runs) and read every host's ledger copy:
-        the validated history, or an error naming the broken or divergent copies."""
-        def attempting() -> None:
-            self.locked = True  # may hold it from here on, even if interrupted before it hears so
+    def deploy_run(self, image: str, version: str, conf_hash: str, env_text: str, *, message: str | None,
+                   lock_wait: float, decide: Decide) -> RunResult:
+        """A deploy as one run: the lock and every ledger copy, configs and pull on every target, the
+        gate where `decide` (given the validated ledger and the run so far) names the release, the
+        release step, the roll, and the ledger written with the lock released."""
+        release = self.release_step(image, version, conf_hash)
+        self.release_container = release[0] if release else None
+        with secret_dir() as secrets:
+            def run() -> RunResult:
+                constants = {
+                    **self._lock_constants(),
+                    "opsctl_env_file_dest": self.plan.names.env_file(conf_hash),
+                    **self._release_constants(release),
+                    **roll_constants,
+                }
+                data = {
+                    **self._lock_data(version, message, "deploy"),
+                    "env_file_src": str(write_secret(secrets, "app.env", env_text)),
+                    "nginx_conf": _render(
+                        "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
+                    ) if self._proxy() else None,
+                    "registry": self._registry(secrets),
+                    "image": image,
+                    **({"release_argv": release[1]} if release else {}),
+                    **roll_data,
+                }
+                playbooks = ["state.yml", "prepare.yml", "decide.yml", *(["release.yml"] if release else []),
+                             "roll.yml"]
+                return self.fleet.run(playbooks, constants, label="deploy", data=data,
+                                      gate=Gate(self._gate(decide, ordered, run_id)))
 
-        state = self.fleet.acquire(self.token, lambda: holder_info(version, message, action), lock_wait,
-                                   on_attempt=attempting, on_held=self.not_locked)
-        return self.fleet.history(state, writing=True)
+            roll_constants, roll_data, ordered, run_id = self._roll_inputs(self.plan.hosts, self.fatal, secrets)
+            return self._locked(run, lock_wait)
+
+    def rollback_run(self, version: str | None, *, message: str | None, lock_wait: float,
+                     decide: Decide) -> RunResult:
+        """A rollback as one run: the lock and every ledger copy, the gate where `decide` names the
+        release to return to, the roll, and the ledger written with the lock released."""
+        with secret_dir() as secrets:
+            roll_constants, roll_data, ordered, run_id = self._roll_inputs(self.plan.hosts, self.fatal, secrets)
+
+            def run() -> RunResult:
+                return self.fleet.run(
+                    ["state.yml", "decide.yml", "roll.yml"], {**self._lock_constants(), **roll_constants},
+                    label="rollback", data={**self._lock_data(version, message, "rollback"), **roll_data},
+                    gate=Gate(self._gate(decide, ordered, run_id)),
+                )
+
+            return self._locked(run, lock_wait)
+
+    def roll(self, target: Target, hosts: list[str], entries: list[dict[str, Any]] | None,
+             unlock: bool, remove: bool = False) -> RunResult:
+        """Swap `hosts` to `target` batch by batch (a run of its own); `remove` takes the app off them."""
+        with secret_dir() as secrets:
+            constants, data, ordered, run_id = self._roll_inputs(hosts, unlock, secrets)
+            decision = self._decision(target, ordered, run_id, entries, remove)
+            return self.fleet.run("roll.yml", constants, label=f"roll-r{target.release}", data=data,
+                                  decision=decision)
 
     def not_locked(self) -> None:
         self.locked = False
 
-    def _prepare_run(self, conf_hash: str, env_text: str, data: dict[str, Any]) -> RunResult:
-        constants = {
-            "opsctl_targets": ",".join(self.plan.hosts),
-            "opsctl_primary_target": self.plan.hosts[0],
-            "opsctl_env_file_dest": self.plan.names.env_file(conf_hash),
-            "opsctl_release_timeout": int(self.config.release.timeout) if self.config.release else 0,
-        }
-        with secret_dir() as secrets:
-            data = {
-                **data,
-                "env_file_src": str(write_secret(secrets, "app.env", env_text)),
-                "nginx_conf": _render(
-                    "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
-                ) if self._proxy() else None,
-                "registry": self._registry(secrets),
-            }
-            return self.fleet.run("prepare.yml", constants, label="prepare", data=data)
+    @property
+    def fatal(self) -> bool:
+        """Any host's failure stops the roll: reaching its last play then means success, so the
+        ledger entry and the unlock ride along in the same run."""
+        return self.fleet.env.rollout.max_failures == 0
 
-    def stop_release(self, release: tuple[str, list[str]] | None) -> None:
-        """Remove the release step's container after an interrupt, a timeout or a failure.
+    def _locked(self, run: Callable[[], RunResult], lock_wait: float) -> RunResult:
+        """`run` (whose first play takes the lock), again while the lock is someone else's and
+        `lock_wait` allows (never for a holder that is gone: locking.acquire_lock)."""
+        def attempt() -> _Attempt:
+            self.locked = True  # may hold it from here on, even if interrupted before it hears so
+            result = run()
+            lock = result.of("lock").get(self.fleet.primary)
+            held = lock is not None and bool(lock.result.get("lock_held"))
+            raw = lock.result.get("holder") if lock is not None and held else None
+            return _Attempt(result, held, locking.Holder.read(raw) if raw else None)
 
-        Ansible's task timeout and a cancelled run only end the `docker run` client, never the
-        container: without this a migration could go on running after the lock is released.
-        """
-        if release is None:
-            return
-        result = self.fleet.run(
-            "release_stop.yml",
-            {"opsctl_primary_target": self.plan.hosts[0], "opsctl_release_container": release[0]},
-            label="release-stop", quiet=True,
-        )
-        if not result.ok:
-            output.warn(f"could not remove the release container {release[0]}: {result.failure_summary()}")
+        return locking.acquire_lock(attempt, lock_wait=lock_wait, env=self.plan.env, on_held=self.not_locked).result
 
-    def roll(self, target: Target, hosts: list[str], entries: list[dict[str, Any]] | None,
-             unlock: bool, remove: bool = False) -> RunResult:
-        """Swap `hosts` to `target` batch by batch; `remove` takes the app off them instead."""
+    def _gate(self, decide: Decide, ordered: list[str], run_id: str) -> Callable[[RunResult], dict[str, Any]]:
+        def gate(partial: RunResult) -> dict[str, Any]:
+            state = self.fleet.state_of(partial)
+            self.releases = self.fleet.history(state, writing=True)
+            self.ledger_hosts = [h for h in self.plan.all_hosts if h in state.answered]
+            target, entries = decide(self.releases, partial)
+            return self._decision(target, ordered, run_id, entries)
+
+        return gate
+
+    def _lock_constants(self) -> dict[str, Any]:
+        return {"opsctl_lock": "acquire", "opsctl_lock_token": self.token,
+                "opsctl_state_hosts": ",".join(self.fleet.hosts)}
+
+    def _lock_data(self, version: str | None, message: str | None, action: str) -> dict[str, Any]:
+        return {"holder": holder_info(version, message, action)}
+
+    def _release_constants(self, release: tuple[str, list[str]] | None) -> dict[str, Any]:
+        if release is None or self.config.release is None:
+            return {}
+        return {"opsctl_primary_target": self.plan.hosts[0], "opsctl_release_timeout": int(self.config.release.timeout)}
+
+    def _roll_inputs(self, hosts: list[str], unlock: bool,
+                     secrets: Path) -> tuple[dict[str, Any], dict[str, Any], list[str], str]:
+        """A roll's constants and data (what does not depend on the ledger), its hosts in batch order
+        and its run id."""
         plan = self.plan
         ordered = [h for b in plan.batches for h in b if h in hosts]
-        sizes = _batch_sizes_for(plan.batches, hosts)
         run_id = new_token()
+        constants = {
+            "opsctl_targets": ",".join(ordered),
+            "opsctl_serial": _batch_sizes_for(plan.batches, hosts),
+            "opsctl_any_errors_fatal": self.fatal,
+            "opsctl_network": plan.names.network,
+            "opsctl_label_prefix": LABEL_PREFIX,
+            "opsctl_monitor": self.fleet.env.rollout.monitor,
+            "opsctl_drain": self.fleet.env.rollout.drain,
+            "opsctl_pause": self.fleet.env.rollout.pause,
+            "opsctl_unlock": unlock,
+            "opsctl_lock_token": self.token,
+            "opsctl_run_id": run_id,
+        }
+        return constants, {"lb_hook": self._lb_hook(secrets), "proxy": self._proxy()}, ordered, run_id
+
+    def _decision(self, target: Target, ordered: list[str], run_id: str, entries: list[dict[str, Any]] | None,
+                  remove: bool = False) -> dict[str, Any]:
+        """What a roll reads as opsctl_decision: everything that depends on the ledger."""
         services = {
-            h: service_specs(self.config, plan, h, target, run_id[:6], _render_upstream) for h in ordered
+            h: service_specs(self.config, self.plan, h, target, run_id[:6], _render_upstream) for h in ordered
         }
         if remove:
             for specs in services.values():
                 for spec in specs:
                     spec["mode"] = "absent"
-        with secret_dir() as secrets:
-            return self._roll(target, ordered, sizes, services, entries, unlock, run_id, secrets)
-
-    def _roll(self, target: Target, ordered: list[str], sizes: list[int], services: dict[str, Any],
-              entries: list[dict[str, Any]] | None, unlock: bool, run_id: str, secrets: Path) -> RunResult:
-        plan = self.plan
-        constants = {
-            "opsctl_targets": ",".join(ordered),
-            "opsctl_serial": sizes,
-            "opsctl_any_errors_fatal": self.fleet.env.rollout.max_failures == 0,
-            "opsctl_release": target.release,
-            "opsctl_network": plan.names.network,
-            "opsctl_label_prefix": LABEL_PREFIX,
-            "opsctl_env_file_dest": plan.names.env_file(target.config_hash),
-            "opsctl_monitor": self.fleet.env.rollout.monitor,
-            "opsctl_drain": self.fleet.env.rollout.drain,
-            "opsctl_pause": self.fleet.env.rollout.pause,
-            "opsctl_ledger_hosts": ",".join(plan.all_hosts),
-            "opsctl_unlock": unlock,
-            "opsctl_lock_token": self.token,
-            "opsctl_run_id": run_id,
-        }
-        data = {
-            "lb_hook": self._lb_hook(secrets),
+        return {
+            "release": target.release,
             "version": target.version,
             "image": target.image,
             "extra_env": self._extra_env(target),
             "services": services,
-            "proxy": self._proxy(),
             "ledger": entries,
+            "ledger_hosts": [h for h in self.ledger_hosts if h not in self.lost],
+            "env_file": self.plan.names.env_file(target.config_hash),
         }
-        return self.fleet.run("roll.yml", constants, label=f"roll-r{target.release}", data=data)
+
+    def stop_release(self) -> None:
+        """Remove the release step's container after an interrupt, a timeout or a failure.
+
+        Ansible's task timeout and a cancelled run only end the `docker run` client, never the
+        container: without this a migration could go on running after the lock is released.
+        """
+        if self.release_container is None:
+            return
+        result = self.fleet.run(
+            "release_stop.yml",
+            {"opsctl_primary_target": self.plan.hosts[0], "opsctl_release_container": self.release_container},
+            label="release-stop", quiet=True,
+        )
+        if not result.ok:
+            output.warn(f"could not remove the release container {self.release_container}: "
+                        f"{result.failure_summary()}")
 
     def _lb_hook(self, secrets: Path) -> list[str]:
         lb = self.fleet.env.load_balancer
@@ -273,6 +326,20 @@ class Rollout:
         # back, to write its ledger) would only add a timeout per step.
         self.lost = sorted({*self.lost, *(r.host for r in result.failures() if r.status == "unreachable")})
         return switched, failed
+
+
+# What a deploy or rollback decides at its run's gate: given the validated ledger and the run so far,
+# the release to roll out and the ledger to write at the end (None: written afterwards by Python).
+Decide = Callable[[list[ledger.Release], RunResult], tuple[Target, list[dict[str, Any]] | None]]
+
+
+@dataclass
+class _Attempt:
+    """One run that tried to take the lock (locking.acquire_lock's view of it)."""
+
+    result: RunResult
+    held_by_other: bool
+    holder: locking.Holder | None
 
 
 def _batch_sizes_for(batches: list[list[str]], hosts: list[str]) -> list[int]:

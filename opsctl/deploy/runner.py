@@ -39,6 +39,11 @@ KEEP_RUNS = 20
 DATA_FILE = "data.json"
 # The one way playbooks see data: a file lookup, whose result Ansible never renders as a template.
 DATA_EXPR = "{{ lookup('ansible.builtin.file', opsctl_data_file) | from_json }}"
+# What Python decided in the middle of a run (see `Gate`): read the same way, after the gate play.
+DECISION_FILE = "decision.json"
+DECISION_EXPR = "{{ lookup('ansible.builtin.file', opsctl_decision_file) | from_json }}"
+# The play (playbooks/decide.yml) that waits for the decision; its start is Python's cue to decide.
+GATE_PLAY = "Decide"
 
 # What an extravar may hold: no braces, quotes, spaces or '%', so nothing Jinja could act on.
 _CONSTANT = re.compile(r"[A-Za-z0-9_.,:/@=+-]*")
@@ -77,7 +82,10 @@ class RunResult:
     rc: int
     results: list[TaskResult] = field(default_factory=list)
     artifacts: Path | None = None
-    playbook: str = ""
+    playbook: str = ""  # the run's playbooks, joined by "+" when it ran several
+    plays: list[str] = field(default_factory=list)  # the plays that started, in order
+    # (host, task, seconds from the run's start, seconds the task took) of every finished task
+    durations: list[tuple[str, str, float, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -85,9 +93,9 @@ class RunResult:
 
     def of(self, name: str) -> dict[str, TaskResult]:
         """The named result of this playbook's contract (opsctl/deploy/contract.py), per host."""
-        from opsctl.deploy.contract import PLAYBOOKS
+        from opsctl.deploy.contract import result_task
 
-        task = PLAYBOOKS[self.playbook].results[name].task
+        task = result_task(self.playbook.split("+"), name)
         return {r.host: r for r in self.results if r.task == task}
 
     def failures(self) -> list[TaskResult]:
@@ -232,15 +240,16 @@ class _Interrupt:
             signal.signal(sig, previous)
 
 
-def guarded_command(playbook: Path) -> tuple[str, str]:
-    """ansible-runner's `binary` and `cmdline` that start ansible-playbook under opsctl's guard.
+def guarded_command(playbooks: list[Path]) -> tuple[str, str]:
+    """ansible-runner's `binary` and `cmdline` that start ansible-playbook (one run of `playbooks`,
+    in order) under opsctl's guard.
 
     The guard (opsctl/deploy/guard.py, standard library only, run by path so it needs no import of
     opsctl) ends the playbook and everything it started when opsctl dies, however it dies.
     """
     from opsctl.deploy import guard
 
-    return sys.executable, shlex.join(["-I", str(Path(guard.__file__)), "ansible-playbook", str(playbook)])
+    return sys.executable, shlex.join(["-I", str(Path(guard.__file__)), "ansible-playbook", *map(str, playbooks)])
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -270,15 +279,53 @@ _STATUS = {
 }
 
 
-def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], None] | None,
-                   quiet: bool) -> Callable[[dict[str, Any]], bool]:
-    """ansible-runner's event callback: collect task results and report progress."""
+class Gate:
+    """A decision Python makes in the middle of a run, from what the hosts reported so far.
+
+    When the gate play (playbooks/decide.yml) starts, `decide` gets the results until then and
+    returns the decision, which is written to the run's decision file; the plays after the gate
+    read it as `opsctl_decision`. If `decide` raises OpsctlError, the decision is to stop: the gate
+    fails, nothing after it runs, and the error is raised once the run has ended.
+    """
+
+    def __init__(self, decide: Callable[[RunResult], dict[str, Any]]):
+        self.decide = decide
+        self.error: OpsctlError | None = None
+        self.decision: dict[str, Any] = {}
+
+    def open(self, partial: RunResult, path: Path) -> None:
+        try:
+            decision = {**self.decide(partial), "go": True}
+        except OpsctlError as exc:
+            self.error, decision = exc, {"go": False}
+        write_private(path, decision)
+        self.decision = decision
+
+
+def write_private(path: Path, value: Any) -> None:
+    """Write `value` as JSON to a file only this user can read (created 0600, replaced atomically)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(value, handle)
+    os.replace(tmp, path)
+
+
+def _event_handler(run: RunResult, on_event: Callable[[TaskResult], None] | None, quiet: bool,
+                   gate: Gate | None) -> Callable[[dict[str, Any]], bool]:
+    """ansible-runner's event callback: collect task results and report progress; open the gate."""
     started: dict[tuple[str, str], float] = {}
+    t0 = time.monotonic()
 
     def handle(event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         host, task = data.get("host", ""), str(data.get("task", "")).strip()
+        if kind == "playbook_on_play_start":
+            play = str(data.get("play", "")).strip()
+            run.plays.append(play)
+            if play == GATE_PLAY and gate is not None and run.artifacts is not None:
+                gate.open(run, run.artifacts / DECISION_FILE)
         if kind == "runner_on_start":
             started[(host, task)] = time.monotonic()
         status = _STATUS.get(kind)
@@ -287,11 +334,14 @@ def _event_handler(results: list[TaskResult], on_event: Callable[[TaskResult], N
         if status == "failed" and data.get("ignore_errors"):
             status = "ok"
         result = TaskResult(host=host, task=task, status=status, result=dict(data.get("res") or {}))
-        results.append(result)
+        run.results.append(result)
+        began = started.get((host, task), time.monotonic())
+        took = time.monotonic() - began
+        if status != "skipped":
+            run.durations.append((host, task, round(began - t0, 3), round(took, 3)))
         if on_event is not None:
             on_event(result)
         elif not quiet and status != "skipped":
-            took = time.monotonic() - started.get((host, task), time.monotonic())
             mark = "ok" if status == "ok" else status.upper()
             output.info(f"    {host:<12} {task} ({took:.1f}s) {mark}")
         return True
@@ -317,7 +367,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def run_playbook(
-    playbook: str,
+    playbook: str | list[str],
     inventory: Path | list[Path],
     constants: dict[str, Any],
     *,
@@ -326,29 +376,40 @@ def run_playbook(
     label: str,
     on_event: Callable[[TaskResult], None] | None = None,
     quiet: bool = False,
+    decision: dict[str, Any] | None = None,
+    gate: Gate | None = None,
 ) -> RunResult:
-    """Run playbooks/<playbook> and return every task result; raise KeyboardInterrupt if cancelled.
+    """Run playbooks/<playbook> (several, in order, as one run) and return every task result; raise
+    RunInterrupted if cancelled, or the gate's error if Python decided to stop the run there.
 
-    `constants` become extravars (see `playbook_vars`); `data` is everything else the play needs.
+    `constants` become extravars (see `playbook_vars`); `data` is everything else the play needs;
+    `decision` is what the plays read as `opsctl_decision` when it is known before the run (else
+    `gate` makes it in the middle of the run).
     """
     import ansible_runner
 
+    names = [playbook] if isinstance(playbook, str) else list(playbook)
     runs = paths.state_home() / "runs"
     runs.mkdir(parents=True, exist_ok=True, mode=0o700)
     _prune(runs)
     private = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-") + label + "-", dir=runs))
     extravars = playbook_vars(private, constants, data or {})
-    results: list[TaskResult] = []
-    handle = _event_handler(results, on_event, quiet)
-    published = event_vars(constants, data or {})
+    extravars.update(opsctl_decision_file=str(private / DECISION_FILE), opsctl_decision=DECISION_EXPR)
+    if decision is not None:
+        write_private(private / DECISION_FILE, {**decision, "go": True})
+    outcome = RunResult(status="", rc=0, artifacts=private, playbook="+".join(names))
+    handle = _event_handler(outcome, on_event, quiet, gate)
+    published = event_vars(constants, {**(data or {}), **(decision or {})})
 
     def handle_and_publish(event: dict[str, Any]) -> bool:
         from opsctl.observe import events as observe_events
 
-        observe_events.from_ansible(playbook, published, event)  # the dashboard's live view
+        if gate is not None and gate.decision:
+            published.update(event_vars({}, gate.decision))
+        observe_events.from_ansible(names[-1], published, event)  # the dashboard's live view
         return handle(event)
 
-    binary, cmdline = guarded_command(paths.playbooks_dir() / playbook)
+    binary, cmdline = guarded_command([paths.playbooks_dir() / name for name in names])
     with _Interrupt() as interrupt, _ansible_environ():
         runner = ansible_runner.run(
             private_data_dir=str(private),
@@ -365,15 +426,14 @@ def run_playbook(
             # enough for a batch-1 roll to start swapping the next host after Ctrl-C or SIGTERM.
             settings={"pexpect_timeout": CANCEL_POLL_SECONDS},
         )
-    outcome = RunResult(
-        status=str(runner.status), rc=int(runner.rc or 0), results=results, artifacts=private,
-        playbook=playbook,
-    )
+    outcome.status, outcome.rc = str(runner.status), int(runner.rc or 0)
     if interrupt.requested:
         raise RunInterrupted(outcome)
+    if gate is not None and gate.error is not None:
+        raise gate.error
     if outcome.status not in ("successful", "failed"):
         raise OpsctlError(
-            f"ansible-runner {outcome.status} running {playbook}",
+            f"ansible-runner {outcome.status} running {outcome.playbook}",
             hint=f"see {private}/artifacts for Ansible's output",
         )
     return outcome

@@ -100,6 +100,6 @@ def test_missing_command_is_reported() -> None:
 
 
 def test_runner_starts_playbooks_through_the_guard(tmp_path: Path) -> None:
-    binary, cmdline = guarded_command(tmp_path / "roll.yml")
+    binary, cmdline = guarded_command([tmp_path / "roll.yml"])
     assert binary == sys.executable
     assert cmdline.split() == ["-I", GUARD, "ansible-playbook", str(tmp_path / "roll.yml")]

@@ -15,7 +15,9 @@ from opsctl.paths import playbooks_dir
 
 _VAR = re.compile(r"\bopsctl_[a-z_]+\b")
 _DATA = re.compile(r"\bopsctl_data\.([a-z_]+)")
-_RUNNER = {"opsctl_data", "opsctl_data_file"}  # runner.playbook_vars supplies these to every run
+_DECISION = re.compile(r"\bopsctl_decision\.([a-z_]+)")
+# runner.run_playbook supplies these to every run
+_RUNNER = {"opsctl_data", "opsctl_data_file", "opsctl_decision", "opsctl_decision_file"}
 
 
 def _strings(node: Any) -> Iterator[str]:
@@ -53,6 +55,8 @@ def test_variables_used_are_exactly_those_declared(name: str) -> None:
     assert contract.constants - used == set(), "declared but unused"
     data = {k for s in text for k in _DATA.findall(s)}
     assert data == set(contract.data)
+    decision = {k for s in text for k in _DECISION.findall(s)}
+    assert decision == set(contract.decision)
 
 
 @pytest.mark.parametrize(("name", "result"), [(n, r) for n, p in sorted(PLAYBOOKS.items()) for r in p.results])
@@ -68,8 +72,19 @@ def test_results_read_exist(name: str, result: str) -> None:
 
 
 def test_a_run_that_breaks_the_contract_is_refused() -> None:
-    check_supplied("exec.yml", {"opsctl_targets", *BASE}, {"argv"})
+    check_supplied(["exec.yml"], {"opsctl_targets", *BASE}, {"argv"})
     with pytest.raises(ValueError, match="undeclared constant opsctl_argv"):
-        check_supplied("exec.yml", {"opsctl_targets", "opsctl_argv"}, {"argv"})
+        check_supplied(["exec.yml"], {"opsctl_targets", "opsctl_argv"}, {"argv"})
     with pytest.raises(ValueError, match="missing data key argv"):
-        check_supplied("exec.yml", {"opsctl_targets"}, set())
+        check_supplied(["exec.yml"], {"opsctl_targets"}, set())
+
+
+def test_a_run_of_several_playbooks_needs_what_each_of_them_needs() -> None:
+    names = ["state.yml", "decide.yml", "roll.yml"]
+    roll = PLAYBOOKS["roll.yml"]
+    constants = {*BASE, *roll.constants, "opsctl_lock"}
+    check_supplied(names, constants, set(roll.data))
+    with pytest.raises(ValueError, match="missing constant opsctl_lock"):
+        check_supplied(names, constants - {"opsctl_lock"}, set(roll.data))
+    with pytest.raises(ValueError, match="missing decision key services"):
+        check_supplied(names, constants, set(roll.data), set(roll.decision) - {"services"})

@@ -54,7 +54,12 @@ options:
 RETURN = r"""
 steps: {description: "The planned steps, in order (in check mode: what would run).", type: list, returned: success}
 timeline: {description: Seconds since start and what happened (for Ansible's artifacts)., type: list, returned: always}
+timings: {description: "Seconds spent reading facts, starting, waiting for health, switching.", type: dict, returned: always}
 """
+
+
+# The first health poll comes this soon after a start; later ones back off to the configured interval.
+FIRST_POLL = 0.05
 
 
 class SwapError(Exception):
@@ -82,19 +87,27 @@ def _labels(text: str) -> dict[str, str]:
 
 
 def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
-    """What the planner needs to know about this host, read with docker and the file system."""
-    _, out, _ = docker.run("ps", "-a", "--no-trunc", "--format", "{{json .}}")
-    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    """What the planner needs to know about this host, read with docker and the file system.
+
+    The docker calls are independent, so they run at once: each costs a client start-up."""
+    calls: dict[str, Callable[[], Any]] = {
+        "ps": lambda: docker.run("ps", "-a", "--no-trunc", "--format", "{{json .}}")[1],
+        "image": lambda: docker.run("image", "inspect", "--format", "{{.Id}}", p["image"], check=False)[0] == 0,
+        "network": lambda: docker.run("network", "inspect", p["network"], check=False)[0] == 0,
+        "proxy": lambda: docker.inspect(p["proxy"]["name"]) if p["proxy"] else None,
+    }
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = {name: pool.submit(call) for name, call in calls.items()}
+        found = {name: future.result() for name, future in futures.items()}
+    rows = [json.loads(line) for line in found["ps"].splitlines() if line.strip()]
     containers = [{"name": r["Names"], "running": r.get("State") == "running", "labels": _labels(r.get("Labels", ""))}
                   for r in rows]
-    image = docker.run("image", "inspect", "--format", "{{.Id}}", p["image"], check=False)[0] == 0
-    network = docker.run("network", "inspect", p["network"], check=False)[0] == 0
     proxy = None
     if p["proxy"]:
-        info = docker.inspect(p["proxy"]["name"])
+        info = found["proxy"]
         proxy = {"present": info is not None, "running": bool(info and info["State"]["Running"])}
     files = [s["upstream_file"] for s in p["services"] if s.get("upstream_file") and os.path.exists(s["upstream_file"])]
-    return {"containers": containers, "image_present": image, "network_present": network,
+    return {"containers": containers, "image_present": found["image"], "network_present": found["network"],
             "proxy": proxy, "upstream_files": files}
 
 
@@ -113,6 +126,7 @@ class Executor:
         self.services = {s["name"]: s for s in self.p["services"]}
         self.events: list[str] = []
         self.t0 = time.monotonic()
+        self.timings: dict[str, float] = {}  # seconds per kind of step (RETURN: timings)
 
     def log(self, message: str) -> None:
         self.events.append(f"{time.monotonic() - self.t0:.2f}s {message}")
@@ -137,16 +151,23 @@ class Executor:
             raise
 
     def _run_group(self, group: list[Step], done: list[Step]) -> None:
-        handler: Callable[[Step], None] = getattr(self, "op_" + group[0]["op"])
-        if len(group) == 1:
-            done.append(group[0])
-            handler(group[0])
-            return
-        done.extend(group)
-        with ThreadPoolExecutor(max_workers=len(group)) as pool:
-            for future in [pool.submit(handler, step) for step in group]:
-                future.result()
-        self.log("{} {}".format(group[0]["op"], ", ".join(s["name"] for s in group)))
+        op = group[0]["op"]
+        handler: Callable[[Step], None] = getattr(self, "op_" + op)
+        began = time.monotonic()
+        try:
+            if len(group) == 1:
+                done.append(group[0])
+                handler(group[0])
+                return
+            done.extend(group)
+            with ThreadPoolExecutor(max_workers=len(group)) as pool:
+                for future in [pool.submit(handler, step) for step in group]:
+                    future.result()
+            self.log("{} {}".format(op, ", ".join(s["name"] for s in group)))
+        finally:
+            kind = STEP_TIMINGS.get(op)
+            if kind:
+                self.timings[kind] = round(self.timings.get(kind, 0.0) + time.monotonic() - began, 3)
 
     def op_pull(self, step: Step) -> None:
         self.docker.run("pull", "--quiet", step["image"])
@@ -184,18 +205,26 @@ class Executor:
             self._wait_stays_up(step["name"])
 
     def _wait_healthy(self, service: dict[str, Any], name: str) -> None:
+        """Poll the new container's health path until it answers, for as long as `retries` checks
+        `interval` apart would take. Polls start fast (a container is often up within a fraction of
+        a second) and back off to the configured interval."""
         health, ip = service["health"], None
-        tries = int(health["retries"])
-        for attempt in range(tries):
+        tries, interval = int(health["retries"]), float(health["interval"])
+        deadline = time.monotonic() + tries * interval
+        pause = min(FIRST_POLL, interval)
+        while True:
             info = self.docker.inspect(name)
             if info is None or not info["State"]["Running"]:
                 raise SwapError(f"{name} exited before it became healthy{self.tail(name)}")
             ip = ip or container_ip(info, self.p["network"])
             if ip and http_ok(f"http://{ip}:{service['port']}{health['path']}", health["timeout"]):
                 return
-            if attempt + 1 < tries:
-                time.sleep(health["interval"])
-        raise SwapError(f"{name} did not pass its health check {health['path']} after {tries} tries{self.tail(name)}")
+            if time.monotonic() + pause > deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 1.5, interval)
+        raise SwapError(f"{name} did not pass its health check {health['path']} within "
+                        f"{tries * interval:.1f}s ({tries} checks {interval:g}s apart){self.tail(name)}")
 
     def _wait_stays_up(self, name: str) -> None:
         deadline = time.monotonic() + self.p["monitor"]
@@ -269,6 +298,10 @@ class Executor:
         self.log("retiring {} after a {:.1f}s drain".format(", ".join(str(c[0]) for c in step["containers"]), step["drain"]))
 
 
+# Which steps' time the module reports, under which name (opsctl/deploy/timings.py reads them).
+STEP_TIMINGS = {"start": "start", "check": "healthy", "switch": "switch", "start_proxy": "start"}
+
+
 def _plain_docker(args: Sequence[str]) -> int:
     # The detached retire job outlives the module, so it cannot use AnsibleModule.run_command.
     return subprocess.run(["docker", *args], capture_output=True, check=False).returncode  # noqa: S603 - argv, no shell
@@ -299,13 +332,15 @@ def main() -> None:
     docker = Docker(module)
     executor = Executor(module, docker)
     try:
-        steps = plan_swap(read_facts(docker, module.params), module.params)
+        facts = read_facts(docker, module.params)
+        executor.timings["facts"] = round(time.monotonic() - executor.t0, 3)
+        steps = plan_swap(facts, module.params)
         if module.check_mode:
-            module.exit_json(changed=changes(steps), steps=steps, timeline=[])
+            module.exit_json(changed=changes(steps), steps=steps, timeline=[], timings=executor.timings)
         executor.run(steps)
     except (SwapError, PlanError) as exc:
-        module.fail_json(msg=str(exc), timeline=executor.events)
-    module.exit_json(changed=changes(steps), steps=steps, timeline=executor.events)
+        module.fail_json(msg=str(exc), timeline=executor.events, timings=executor.timings)
+    module.exit_json(changed=changes(steps), steps=steps, timeline=executor.events, timings=executor.timings)
 
 
 if __name__ == "__main__":
