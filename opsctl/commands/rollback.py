@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from opsctl.commands.common import EnvOpt, JsonOpt, LockWaitOpt, MessageOpt, SkipHooksOpt, load_config
+from opsctl.commands.common import (
+    EnvOpt,
+    JsonOpt,
+    LockWaitOpt,
+    MessageOpt,
+    SkipHooksOpt,
+    SkipHostsOpt,
+    load_config,
+)
 
 
 def rollback(
@@ -19,6 +27,7 @@ def rollback(
     lock_wait: LockWaitOpt = 0.0,
     message: MessageOpt = None,
     skip_hooks: SkipHooksOpt = False,
+    skip_hosts: SkipHostsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
@@ -34,8 +43,8 @@ def rollback(
     require_secrets(config, config.environment(env)[0], "rollback")  # before any connection or hook
     fleet = Fleet.open(config, env)
     # pre-rollback runs before the lock is taken (opsctl.lifecycle).
-    around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks)
+    around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks, skip_hosts)
     with around.guard():
-        result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
+        result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message, skip_hosts=skip_hosts)
     around.finished(result)
     render.report(fleet, result, json_)

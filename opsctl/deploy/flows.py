@@ -14,7 +14,7 @@ from typing import Any
 from opsctl import output
 from opsctl.config.secrets import app_env
 from opsctl.deploy import ledger, policy
-from opsctl.deploy.fleet import Fleet, now, who
+from opsctl.deploy.fleet import Fleet, artifacts_hint, now, who
 from opsctl.deploy.names import image_ref
 from opsctl.deploy.plan import Target, config_hash, render_env_file
 from opsctl.deploy.rollout import Rollout
@@ -82,7 +82,8 @@ def _digest_ref(repository: str, digests: dict[str, list[Any]]) -> str | None:
 
 @sigterm_interrupts()
 def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: str | None,
-           dry_run: bool, lock_wait: float, message: str | None) -> Outcome | dict[str, Any]:
+           dry_run: bool, lock_wait: float, message: str | None,
+           skip_hosts: str | None = None) -> Outcome | dict[str, Any]:
     config = fleet.config
     version = version or fleet.env.tag
     if version is None:
@@ -91,7 +92,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
             f"environments.{fleet.env_name}.tag",
         )
     check_version(version)
-    rollout = Rollout(fleet, hosts, services)
+    rollout = Rollout(fleet, hosts, services, skip=skip_hosts)
     if dry_run:
         return rollout.describe(version)
     started = time.monotonic()
@@ -117,7 +118,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
             digest=digest_ref.split("@", 1)[1] if digest_ref else None,
             config_hash=conf_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
             previous=previous.number if previous else None, message=message,
-            hosts=rollout.plan.hosts, services=rollout.plan.services,
+            hosts=rollout.plan.hosts, services=rollout.plan.services, skipped=rollout.skipped,
         )
         return _roll_and_record(rollout, releases, entry, target, previous, started)
     finally:
@@ -125,11 +126,12 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
 
 
 @sigterm_interrupts()
-def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: str | None) -> Outcome:
+def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: str | None,
+             skip_hosts: str | None = None) -> Outcome:
     if version is not None:
         check_version(version)
     started = time.monotonic()
-    rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch)
+    rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch, skip=skip_hosts)
     try:
         releases = rollout.take_lock(version, message, lock_wait)
         rollout.timings["lock"] = time.monotonic() - started
@@ -143,6 +145,7 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
             config_hash=back_to.config_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
             previous=previous.number if previous else None, kind="rollback", target=back_to.number,
             message=message, hosts=rollout.plan.hosts, services=rollout.plan.services,
+            skipped=rollout.skipped,
         )
         output.step(f"rollback {fleet.env_name} to #{back_to.number} ({back_to.version})")
         return _roll_and_record(rollout, releases, entry, target, previous, started)
@@ -183,7 +186,7 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
         rollout.finish(releases, done)
         state = f"{', '.join(failed)} still on the previous release" if failed else f"all on {entry.version}"
     else:
-        output.error(f"release #{entry.number} failed:\n{error}")
+        output.error(f"release #{entry.number} failed:\n{error}", hint=artifacts_hint(result.artifacts))
         state = _recover(rollout, verdict, target, previous)
         status = ledger.FAILED if verdict.action == policy.PAUSE else ledger.ROLLED_BACK
         if verdict.action == policy.PAUSE:

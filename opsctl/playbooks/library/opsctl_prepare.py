@@ -8,6 +8,7 @@ runs `docker login --password-stdin`. The task that calls it is no_log: its argu
 from __future__ import annotations
 
 import os
+from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_host import write_if_changed
@@ -30,7 +31,13 @@ options:
 
 RETURN = r"""
 changed: {description: Whether a directory or file was written., type: bool, returned: always}
+error: {description: "What failed, in words without secrets: the file it could not write, or the
+  registry login and Docker's answer. The task is no_log (its whole result is hidden), so the
+  playbook's next task reports this.", type: str, returned: failure}
 """
+
+# Docker's answer is quoted up to this length (its end says why).
+SAID = 1500
 
 
 def main() -> None:
@@ -44,6 +51,24 @@ def main() -> None:
         ),
     )
     p = module.params
+    try:
+        changed = _write_files(p)
+    except OSError as exc:
+        # A full disk or a read-only file system: say which file, never its (secret) content.
+        _fail(module, f"could not write {exc.filename or p['state_dir']}: {exc.strerror or exc}")
+    if p["registry"]:
+        registry = p["registry"]
+        rc, out, err = module.run_command(
+            ["docker", "login", "--username", registry["username"], "--password-stdin", registry["server"]],
+            data=registry["password"],
+        )
+        if rc != 0:
+            said = (err or out).strip()[-SAID:] or f"exit status {rc}"
+            _fail(module, "docker login to {} failed: {}".format(registry["server"], said))
+    module.exit_json(changed=changed)
+
+
+def _write_files(p: dict[str, Any]) -> bool:
     changed = False
     for sub in ("", "env", "proxy", "proxy/services"):
         path = os.path.join(p["state_dir"], sub)
@@ -53,15 +78,13 @@ def main() -> None:
     changed = write_if_changed(p["env_file"], p["env_content"], 0o600) or changed
     if p["nginx_conf"] is not None:
         changed = write_if_changed(os.path.join(p["state_dir"], "proxy", "nginx.conf"), p["nginx_conf"]) or changed
-    if p["registry"]:
-        registry = p["registry"]
-        rc, out, err = module.run_command(
-            ["docker", "login", "--username", registry["username"], "--password-stdin", registry["server"]],
-            data=registry["password"],
-        )
-        if rc != 0:
-            module.fail_json(msg="docker login to {} failed: {}".format(registry["server"], (err or out).strip()))
-    module.exit_json(changed=changed)
+    return changed
+
+
+def _fail(module: AnsibleModule, error: str) -> NoReturn:
+    # `error` survives into the registered result, which the playbook reads; AnsibleModule also
+    # masks any no_log value (the password, the env file) that might appear in it.
+    module.fail_json(msg=error, error=error)
 
 
 if __name__ == "__main__":
