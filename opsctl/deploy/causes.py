@@ -72,7 +72,10 @@ def one_line(text: str, limit: int = DETAIL_LIMIT) -> str:
     from opsctl.output import strip_controls
 
     flat = " ".join(strip_controls(text).split())
-    return flat if len(flat) <= limit else "..." + flat[-(limit - 3):]
+    if len(flat) <= limit:
+        return flat
+    tail = flat[-(limit - 4):]
+    return "... " + (tail.split(" ", 1)[1] if " " in tail[:40] else tail)  # from a word's start
 
 
 def detail(result: Mapping[str, Any]) -> str:
@@ -107,7 +110,7 @@ def cause(status: str, result: Mapping[str, Any]) -> str:
     known = classify(said) or classify(str(result.get("stderr") or ""))
     if known is None:
         return one_line(said)
-    return f"{known} [{one_line(said, DETAIL_LIMIT // 2)}]"
+    return f"{known} [{one_line(said, DETAIL_LIMIT * 2 // 3)}]"
 
 
 def explain(host: str, task: str, status: str, result: Mapping[str, Any]) -> str:

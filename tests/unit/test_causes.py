@@ -28,6 +28,15 @@ PORT_TAKEN_BY_CONTAINER = (
     "connectivity on endpoint hello-lab-proxy (9ecb4e813d447a7a9e066485f1fa7ab5c7065fb4c5e6b1184a08302e1e2fa50d): "
     "Bind for 0.0.0.0:80 failed: port is already allocated.")
 
+PORT_TAKEN_BY_PROCESS = (
+    "docker run failed: docker: Error response from daemon: driver failed programming external "
+    "connectivity on endpoint hello-lab-proxy (9c530fa7d3a102f45974989316ef921af8582905bf011dca7999f3df23c84792): "
+    "Error starting userland proxy: listen tcp4 0.0.0.0:80: bind: address already in use.")
+
+# The swap module's words (with the container's last log lines) for an image whose /ping never passes.
+HEALTH_NEVER_PASSES = ("hello-lab-web-r2-8624cf-1 did not pass its health check /ping after 20 tries:\n"
+                       "09:34:54 web vbad: listening on :8000")
+
 
 @pytest.mark.parametrize(("text", "expected"), [
     (IMAGE_MISSING, "image localhost:5050/hello:nope is not in the registry"),
@@ -36,6 +45,8 @@ PORT_TAKEN_BY_CONTAINER = (
     (REGISTRY_DOWN_LOGIN, "the registry at localhost:5050 did not answer (EOF)"),
     (ENGINE_STOPPED, "the host's Docker engine is not running"),
     (PORT_TAKEN_BY_CONTAINER, "port 80 is already taken on the host (by another container)"),
+    (PORT_TAKEN_BY_PROCESS, "port 80 is already taken on the host (by another process)"),
+    (HEALTH_NEVER_PASSES, "the new container hello-lab-web-r2-8624cf-1 never passed its health check /ping (20 tries)"),
 ])
 def test_each_captured_failure_has_its_cause(text: str, expected: str) -> None:
     found = classify(text)

@@ -47,7 +47,14 @@ def main() -> None:
             env_file=dict(type="str", required=True),
             env_content=dict(type="str", required=True, no_log=True),
             nginx_conf=dict(type="str", default=None),
-            registry=dict(type="dict", default=None, no_log=True),
+            # Only the password is secret: Ansible masks a no_log value wherever it appears in the
+            # result, and the registry's address must stay readable in an error.
+            registry=dict(type="dict", default=None, options=dict(
+                server=dict(type="str", required=True),
+                username=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True),
+                password_file=dict(type="str"),  # where the play read the password from; unused here
+            )),
         ),
     )
     p = module.params
