@@ -14,9 +14,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "deploy": (
         "opsctl deploy v42 -e production -m 'fix checkout'",
         "opsctl deploy -e staging --services web,worker --dry-run",
-        "opsctl deploy v42 -e production --lock-wait 300 --json",
+        "opsctl deploy v42 -e production --skip-hosts web3 --lock-wait 300 --json",
     ),
-    "rollback": ("opsctl rollback -e production", "opsctl rollback v41 -e production --json"),
+    "rollback": ("opsctl rollback -e production", "opsctl rollback v41 -e production --json",
+                 "opsctl rollback -e production --skip-hosts web3"),
     "releases": ("opsctl releases -e production", "opsctl releases -e production --json",
                  "opsctl releases -e production --repair"),
     "status": ("opsctl status -e production", "opsctl status -e staging --json"),

@@ -107,12 +107,12 @@ def begin(config: Config, command: str, *, skip_hooks: bool, env: str = "", vers
 
 
 def begin_rollout(fleet: Any, command: str, version: str | None, hosts: str | None, message: str | None,
-                  skip_hooks: bool) -> Around:
+                  skip_hooks: bool, skip: str | None = None) -> Around:
     """`begin` for a deploy or rollback on a Fleet: nothing here connects to a host."""
     from opsctl.deploy.plan import select_hosts
     from opsctl.validate import split_csv
 
-    chosen = select_hosts(fleet.inventory, split_csv(hosts))
+    chosen = select_hosts(fleet.inventory, split_csv(hosts), split_csv(skip))  # bad input: before any hook
     if command == "deploy":
         version = version or fleet.env.tag
         if version is None:  # bad input: said before any hook runs (flows.deploy says the same)

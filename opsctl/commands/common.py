@@ -37,6 +37,11 @@ LockWaitOpt = Annotated[float, typer.Option("--lock-wait", metavar="SECONDS", he
 SkipHooksOpt = Annotated[
     bool, typer.Option("--skip-hooks", help="Do not run the hooks in .opsctl/hooks/.")
 ]
+SkipHostsOpt = Annotated[
+    str | None,
+    typer.Option("--skip-hosts", metavar="HOSTS",
+                 help="Comma-separated hosts known to be down: left out, and recorded as behind in the ledger."),
+]
 MessageOpt = Annotated[
     str | None, typer.Option("--message", "-m", metavar="MESSAGE", help="Note recorded with the lock and release.")
 ]

@@ -13,6 +13,7 @@ from opsctl.commands.common import (
     LockWaitOpt,
     MessageOpt,
     SkipHooksOpt,
+    SkipHostsOpt,
     TimingsOpt,
     load_config,
 )
@@ -36,6 +37,7 @@ def deploy(
     hosts: Annotated[
         str | None, typer.Option("--hosts", metavar="HOSTS", help="Comma-separated hosts (default: all).")
     ] = None,
+    skip_hosts: SkipHostsOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the plan; change nothing.")
     ] = False,
@@ -62,10 +64,12 @@ def deploy(
         require_secrets(config, config.environment(env)[0], "deploy")  # before any connection or hook
     fleet = Fleet.open(config, env)
     # Hooks and notifications (opsctl.lifecycle): pre-deploy runs before the lock is taken.
-    around = None if dry_run else lifecycle.begin_rollout(fleet, "deploy", version, hosts, message, skip_hooks)
+    around = None if dry_run else lifecycle.begin_rollout(fleet, "deploy", version, hosts, message, skip_hooks,
+                                                                  skip_hosts)
     with around.guard() if around else nullcontext():
         result = flows.deploy(
-            fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message
+            fleet, version, hosts=hosts, services=services, dry_run=dry_run, lock_wait=lock_wait, message=message,
+            skip_hosts=skip_hosts,
         )
     if isinstance(result, dict):
         if json_:

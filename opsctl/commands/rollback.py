@@ -12,6 +12,7 @@ from opsctl.commands.common import (
     LockWaitOpt,
     MessageOpt,
     SkipHooksOpt,
+    SkipHostsOpt,
     TimingsOpt,
     load_config,
 )
@@ -28,6 +29,7 @@ def rollback(
     message: MessageOpt = None,
     skip_hooks: SkipHooksOpt = False,
     timings: TimingsOpt = False,
+    skip_hosts: SkipHostsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Swap every server back to an earlier release's image: no build, no pull where present."""
@@ -43,8 +45,8 @@ def rollback(
     require_secrets(config, config.environment(env)[0], "rollback")  # before any connection or hook
     fleet = Fleet.open(config, env)
     # pre-rollback runs before the lock is taken (opsctl.lifecycle).
-    around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks)
+    around = lifecycle.begin_rollout(fleet, "rollback", version, None, message, skip_hooks, skip_hosts)
     with around.guard():
-        result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message)
+        result = flows.rollback(fleet, version, lock_wait=lock_wait, message=message, skip_hosts=skip_hosts)
     around.finished(result)
     render.report(fleet, result, json_, timings=timings)

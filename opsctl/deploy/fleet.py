@@ -28,6 +28,8 @@ class Fleet:
     env_name: str
     env: Environment
     inventory: Inventory
+    # Hosts this command leaves alone (`--skip-hosts`, known down): no lock, ledger or playbook run.
+    skipped: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, config: Config, env_name: str | None) -> Fleet:
@@ -46,7 +48,7 @@ class Fleet:
 
     @property
     def hosts(self) -> list[str]:
-        return list(self.inventory.hosts)
+        return [h for h in self.inventory.hosts if h not in self.skipped]
 
     @property
     def names(self) -> Names:

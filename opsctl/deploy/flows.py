@@ -93,7 +93,8 @@ class _Decided:
 
 @sigterm_interrupts()
 def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: str | None,
-           dry_run: bool, lock_wait: float, message: str | None) -> Outcome | dict[str, Any]:
+           dry_run: bool, lock_wait: float, message: str | None,
+           skip_hosts: str | None = None) -> Outcome | dict[str, Any]:
     config = fleet.config
     version = version or fleet.env.tag
     if version is None:
@@ -102,7 +103,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
             f"environments.{fleet.env_name}.tag",
         )
     check_version(version)
-    rollout = Rollout(fleet, hosts, services)
+    rollout = Rollout(fleet, hosts, services, skip=skip_hosts)
     if dry_run:
         return rollout.describe(version)
     started = time.monotonic()
@@ -122,7 +123,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
             digest=digest_ref.split("@", 1)[1] if digest_ref else None,
             config_hash=conf_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
             previous=previous.number if previous else None, message=message,
-            hosts=rollout.plan.hosts, services=rollout.plan.services,
+            hosts=rollout.plan.hosts, services=rollout.plan.services, skipped=rollout.skipped,
         )
         return _decided(decided, rollout, releases, entry, target, previous, started)
 
@@ -139,11 +140,12 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
 
 
 @sigterm_interrupts()
-def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: str | None) -> Outcome:
+def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: str | None,
+             skip_hosts: str | None = None) -> Outcome:
     if version is not None:
         check_version(version)
     started = time.monotonic()
-    rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch)
+    rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch, skip=skip_hosts)
     decided = _Decided()
 
     def decide(releases: list[ledger.Release], partial: RunResult) -> tuple[Target, list[dict[str, Any]] | None]:
@@ -157,6 +159,7 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
             config_hash=back_to.config_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
             previous=previous.number if previous else None, kind="rollback", target=back_to.number,
             message=message, hosts=rollout.plan.hosts, services=rollout.plan.services,
+            skipped=rollout.skipped,
         )
         output.step(f"rollback {fleet.env_name} to #{back_to.number} ({back_to.version})")
         return _decided(decided, rollout, releases, entry, target, previous, started)
@@ -232,7 +235,7 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
         rollout.finish(releases, done)
         state = f"{', '.join(failed)} still on the previous release" if failed else f"all on {entry.version}"
     else:
-        output.error(f"release #{entry.number} failed:\n{error}")
+        output.error(f"release #{entry.number} failed:\n{error}", hint=artifacts_hint(result.artifacts))
         state = _recover(rollout, verdict, target, previous)
         status = ledger.FAILED if verdict.action == policy.PAUSE else ledger.ROLLED_BACK
         if verdict.action == policy.PAUSE:

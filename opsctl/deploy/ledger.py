@@ -52,6 +52,8 @@ class Release(BaseModel):
     services: list[str] = Field(default_factory=list)
     duration: float | None = Field(default=None, ge=0)
     note: str | None = None
+    # Hosts left out because they were known down (`--skip-hosts`): they run an older release.
+    skipped: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Release:
@@ -75,7 +77,11 @@ class Release(BaseModel):
         return self
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        data = self.model_dump(mode="json")
+        if not data["skipped"]:
+            # Absent unless used: a ledger without skipped hosts stays readable by an older opsctl.
+            del data["skipped"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], repository: str | None = None) -> Release:

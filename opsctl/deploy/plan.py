@@ -55,17 +55,28 @@ def batch_sizes(host_count: int, batch: int | str) -> list[int]:
     return sizes
 
 
-def select_hosts(inventory: Inventory, wanted: list[str]) -> list[str]:
-    for host in wanted:
+def select_hosts(inventory: Inventory, wanted: list[str], skipped: list[str] | None = None) -> list[str]:
+    """The target hosts, inventory order: `wanted` (default all) minus `skipped` (known down)."""
+    skipped = skipped or []
+    for host in [*wanted, *skipped]:
         check_host(host)
-    unknown = [h for h in wanted if h not in inventory.hosts]
+    unknown = [h for h in dict.fromkeys([*wanted, *skipped]) if h not in inventory.hosts]
     if unknown:
         raise UsageError(
             f"unknown host(s) {', '.join(unknown)}; {inventory.path} has: {', '.join(inventory.hosts)}"
         )
-    if not wanted:
-        return list(inventory.hosts)
-    return [h for h in inventory.hosts if h in wanted]
+    both = [h for h in wanted if h in skipped]
+    if both:
+        raise UsageError(f"{', '.join(both)}: given to both --hosts and --skip-hosts; name each host once")
+    if set(inventory.hosts) <= set(skipped):
+        raise UsageError(f"--skip-hosts names every host of {inventory.path}: nothing would be deployed")
+    lock_host = min(inventory.hosts)
+    if lock_host in skipped:
+        raise UsageError(
+            f"{lock_host} cannot be skipped: it holds the deploy lock (the smallest name in {inventory.path}); "
+            "bring it back first"
+        )
+    return [h for h in inventory.hosts if (not wanted or h in wanted) and h not in skipped]
 
 
 def select_services(config: Config, wanted: list[str]) -> list[str]:
@@ -85,10 +96,12 @@ def plan_rollout(
     hosts: list[str],
     services: list[str],
     batch: int | str | None = None,
+    skipped: list[str] | None = None,
 ) -> RolloutPlan:
     if not inventory.hosts:
         raise UsageError(f"inventory {inventory.path} has no hosts")
-    all_hosts = list(inventory.hosts)
+    # A skipped host is known down: nothing is read from or written to it, its ledger included.
+    all_hosts = [h for h in inventory.hosts if h not in (skipped or [])]
     plan = RolloutPlan(
         app=config.app,
         env=env_name,

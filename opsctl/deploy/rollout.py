@@ -51,14 +51,16 @@ class Rollout:
     """One deploy or rollback on one environment."""
 
     def __init__(self, fleet: Fleet, hosts: str | None = None, services: str | None = None,
-                 batch: int | str | None = None):
+                 batch: int | str | None = None, skip: str | None = None):
         self.fleet = fleet
         self.config = fleet.config
-        targets = select_hosts(fleet.inventory, split_csv(hosts))
+        self.skipped = split_csv(skip)
+        targets = select_hosts(fleet.inventory, split_csv(hosts), self.skipped)
+        fleet.skipped = self.skipped  # known down: the lock and ledger runs leave them out too
         chosen = select_services(self.config, split_csv(services))
         self.plan: RolloutPlan = plan_rollout(
             self.config, fleet.env_name, fleet.env, fleet.inventory, targets, chosen,
-            batch=batch if batch is not None else fleet.env.rollout.batch,
+            batch=batch if batch is not None else fleet.env.rollout.batch, skipped=self.skipped,
         )
         self.token = new_token()
         self.locked = False
@@ -78,6 +80,7 @@ class Rollout:
             "version": version,
             "primary": plan.primary,
             "batches": plan.batches,
+            "skipped": self.skipped,
             "services": {h: plan.placement[h] for h in plan.hosts},
             "release_command": self.config.release.command if self.config.release else None,
         }

@@ -102,13 +102,10 @@ class RunResult:
         return [r for r in self.results if r.status in ("failed", "unreachable")]
 
     def failure_summary(self) -> str:
-        lines = []
-        for r in self.failures():
-            msg = str(r.result.get("msg") or r.result.get("stderr") or "failed").strip()
-            if msg == "non-zero return code" and str(r.result.get("stderr") or "").strip():
-                # A command task (e.g. the load-balancer hook): its own last words say why.
-                msg = str(r.result["stderr"]).strip().splitlines()[-1]
-            lines.append(f"{r.host}: {r.task}: {msg}")
+        from opsctl.deploy.causes import explain
+
+        # One line per host: the step and the cause (opsctl/deploy/causes.py), capped and cleaned.
+        lines = [explain(r.host, r.task, r.status, r.result) for r in self.failures()]
         if lines:
             return "\n".join(lines)
         # No task failed: Ansible itself stopped (a syntax or templating error); its own words say why.

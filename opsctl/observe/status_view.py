@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,8 @@ class Snapshot:
     unreachable: list[str]
     summary: lights.Summary
     taken_at: datetime
+    behind: dict[str, str] = field(default_factory=dict)  # host -> why it is not on the current release
+    converge: str | None = None  # the command that brings every host onto the current release
 
     def to_json(self) -> dict[str, Any]:
         """`status --json`: the shape it always had, plus a light per container and the summary."""
@@ -50,7 +52,27 @@ class Snapshot:
             "hosts": self.hosts,
             "unreachable": self.unreachable,
             "summary": self.summary.to_json(),
+            "behind": self.behind,
+            "converge": self.converge,
         }
+
+
+def behind(current: Release | None, versions: dict[str, list[str]]) -> dict[str, str]:
+    """Hosts not on the current release, and why: left out by it (`--skip-hosts`), or running another version."""
+    if current is None:
+        return {}
+    on_current = set(versions.get(current.version, []))
+    found = {h: f"runs {v}" for v, hs in versions.items() if v != current.version for h in hs if h not in on_current}
+    for host in current.skipped:
+        if host not in on_current:
+            found[host] = f"skipped by #{current.number}" + (f", {found[host]}" if host in found else "")
+    return dict(sorted(found.items()))
+
+
+def converge_command(current: Release, env: str) -> str:
+    """The command that puts every host on the current release again."""
+    verb = "rollback" if current.kind == "rollback" else "deploy"
+    return f"opsctl {verb} {current.version} -e {env}"
 
 
 def take(fleet: Fleet, specs: list[lights.ServiceSpec]) -> Snapshot:
@@ -65,7 +87,14 @@ def take(fleet: Fleet, specs: list[lights.ServiceSpec]) -> Snapshot:
             c["light"] = lights.container_light(c, now)
     current = ledger.current(entries)
     summary = lights.summarize(specs, hosts, current.to_json() if current else None, unreachable, now)
-    return Snapshot(fleet.env_name, hosts, entries, current, unreachable, summary, now)
+    late = behind(current, summary.versions)
+    converge = None
+    if current is not None and late:
+        converge = converge_command(current, fleet.env_name)
+        summary.ok = False
+        summary.text += f"; not on #{current.number}: " + ", ".join(f"{h} ({why})" for h, why in late.items())
+        summary.text += f"; to converge: {converge}"
+    return Snapshot(fleet.env_name, hosts, entries, current, unreachable, summary, now, late, converge)
 
 
 def light_text(light: str, plain: bool = False) -> Any:

@@ -18,7 +18,17 @@ from typing import Any
 
 import pytest
 
-from tests.lab.helpers import HELLO, Load, http_ports, opsctl, releases, reset_fleet, versions
+from tests.lab.helpers import (
+    HELLO,
+    Load,
+    get,
+    http_ports,
+    opsctl,
+    releases,
+    reset_fleet,
+    versions,
+    wait_until_locked,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -185,3 +195,125 @@ def test_a_host_lost_mid_roll_is_noticed_in_seconds(on_v1: None) -> None:
     # Back again, the host is converged by the next deploy like the others.
     opsctl("deploy", "v2", "-e", "lab", env=ENV, check=True)
     assert set(versions().values()) == {"v2"}
+
+
+def _host_docker(host: str, script: str) -> None:
+    """A shell line inside a lab server's container (its own Docker engine, its mounts)."""
+    from opsctl.lab.names import container_name
+
+    _docker("exec", container_name(host), "sh", "-c", script)
+
+
+def _versions_of(hosts: list[str]) -> dict[str, str]:
+    ports = http_ports()
+    return {h: get(f"http://127.0.0.1:{ports[h]}/version")[1].strip() for h in hosts}
+
+
+def _ledger_consistent() -> None:
+    proc = opsctl("releases", "-e", "lab", "--json", env=ENV, check=True)
+    import json
+
+    found = json.loads(proc.stdout)
+    assert found["consistent"] and not found["behind"] and not found["unreachable"], found
+
+
+def test_a_hosts_docker_engine_stopped_mid_roll(on_v1: None) -> None:
+    ports = http_ports()
+    broken = sorted(ports)[-1]  # the last batch: the roll reaches it after the engine is gone
+    healthy = [h for h in sorted(ports) if h != broken]
+    try:
+        with Load([f"http://127.0.0.1:{ports[h]}/version" for h in healthy]) as traffic:
+            deploy = _deploy_v2_in_own_session()
+            _wait_for_first_swap(deploy)
+            _host_docker(broken, "kill $(pidof dockerd); while pidof dockerd >/dev/null; do sleep 0.1; done")
+            stopped = time.monotonic()
+            _, err = deploy.communicate(timeout=180)
+            took = time.monotonic() - stopped
+    finally:
+        _host_docker(broken, "setsid dockerd --storage-driver overlay2 >/var/log/dockerd.log 2>&1 </dev/null & "
+                             "for i in $(seq 100); do docker info >/dev/null 2>&1 && exit 0; sleep 0.1; done")
+    print(f"Docker engine stopped mid-roll: opsctl finished {took:.1f}s after {broken}'s engine stopped")
+    assert deploy.returncode == 1, err
+    assert f"{broken}: Swap containers: the host's Docker engine is not running" in err, err
+    assert "Ansible's events for this run are in" in err
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(_versions_of(healthy).values()) == {"v1"}
+    assert _wait_no_playbook() == []
+
+    # The engine is back (its containers restart on v1); the next deploy converges every host.
+    opsctl("deploy", "v2", "-e", "lab", env=ENV, check=True)
+    assert set(versions().values()) == {"v2"}
+    _ledger_consistent()
+
+
+def test_registry_stopped_before_the_pull(on_v1: None) -> None:
+    from opsctl.lab.names import REGISTRY_CONTAINER
+
+    before = releases()
+    try:
+        _docker("stop", REGISTRY_CONTAINER)
+        with Load([f"http://127.0.0.1:{port}/version" for port in http_ports().values()]) as traffic:
+            failed = opsctl("deploy", "v2", "-e", "lab", env=ENV)
+    finally:
+        _docker("start", REGISTRY_CONTAINER)
+    assert failed.returncode == 1, failed.stderr
+    assert "no running container was touched" in failed.stderr
+    for host in http_ports():
+        assert (f"{host}: Configs and registry login: the registry at localhost:5050 did not answer"
+                in failed.stderr), failed.stderr
+    assert "Ansible's events for this run are in" in failed.stderr
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v1"}
+    assert releases() == before
+    assert '"locked": false' in opsctl("lock", "status", "-e", "lab", "--json", env=ENV).stdout
+    assert _wait_no_playbook() == []
+
+
+def test_a_full_disk_on_one_host_during_the_pull(on_v1: None, tmp_path: Path) -> None:
+    # A new layer must be fetched, so the image carries 2 MB of its own; the engine downloads
+    # layers into /var/lib/docker/tmp, over which a full 64 KiB tmpfs is mounted on one host.
+    app = tmp_path / "hello"
+    shutil.copytree(HELLO, app)
+    with (app / "Dockerfile").open("a") as dockerfile:
+        dockerfile.write("RUN head -c 2000000 /dev/urandom >/app/filler.bin\n")
+    opsctl("build", "vdisk", "--allow-dirty", cwd=app, env=ENV, check=True)
+    full = sorted(http_ports())[-1]
+    before = releases()
+    _host_docker(full, "mount -t tmpfs -o size=64k tmpfs /var/lib/docker/tmp && "
+                       "dd if=/dev/zero of=/var/lib/docker/tmp/filler bs=4k 2>/dev/null; true")
+    try:
+        with Load([f"http://127.0.0.1:{port}/version" for port in http_ports().values()]) as traffic:
+            failed = opsctl("deploy", "vdisk", "-e", "lab", cwd=app, env=ENV)
+    finally:
+        _host_docker(full, "umount /var/lib/docker/tmp")
+    assert failed.returncode == 1, failed.stderr
+    assert f"{full}: Pull the image: the host's disk is full (no space left on device)" in failed.stderr, failed.stderr
+    assert "no running container was touched" in failed.stderr
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v1"}
+    assert releases() == before
+    assert _wait_no_playbook() == []
+    # With room again, the same deploy goes through.
+    opsctl("deploy", "vdisk", "-e", "lab", cwd=app, env=ENV, check=True)
+    assert set(versions().values()) == {"vdisk"}
+
+
+def test_a_rollback_during_a_deploy_is_refused_then_works(on_v1: None) -> None:
+    with Load([f"http://127.0.0.1:{port}/version" for port in http_ports().values()]) as traffic:
+        deploy = subprocess.Popen(
+            [sys.executable, "-m", "opsctl", "deploy", "v2", "-e", "lab"], cwd=HELLO,
+            env={**os.environ, **ENV, "OPSCTL_USER": "deployer-7"},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        wait_until_locked(ENV)
+        refused = opsctl("rollback", "-e", "lab", env=ENV)
+        _, err = deploy.communicate(timeout=180)
+        assert deploy.returncode == 0, err
+        assert refused.returncode == 1, refused.stderr
+        assert "lock is held by" in refused.stderr and "deployer-7" in refused.stderr, refused.stderr
+        assert set(versions().values()) == {"v2"}
+        opsctl("rollback", "-e", "lab", env=ENV, check=True)
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v1"}
+    assert [(r["version"], r["kind"]) for r in releases()[:2]] == [("v1", "rollback"), ("v2", "deploy")]
+    _ledger_consistent()

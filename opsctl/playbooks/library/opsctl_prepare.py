@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_host import write_atomic, write_if_changed
@@ -37,7 +38,42 @@ RETURN = r"""
 changed: {description: Whether a directory or file was written., type: bool, returned: always}
 logged_in: {description: Whether docker login ran (false when the same login was already done)., type: bool, returned: always}
 timings: {description: Seconds the registry login took., type: dict, returned: always}
+error: {description: "What failed, in words without secrets: the file it could not write, or the
+  registry login and Docker's answer. The task is no_log (its whole result is hidden), so the
+  playbook's next task reports this.", type: str, returned: failure}
 """
+
+# Docker's answer is quoted up to this length (its end says why).
+SAID = 1500
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            state_dir=dict(type="str", required=True),
+            env_file=dict(type="str", required=True),
+            env_content=dict(type="str", required=True, no_log=True),
+            nginx_conf=dict(type="str", default=None),
+            # Only the password is secret: Ansible masks a no_log value wherever it appears in the
+            # result, and the registry's address must stay readable in an error.
+            registry=dict(type="dict", default=None, options=dict(
+                server=dict(type="str", required=True),
+                username=dict(type="str", required=True),
+                password=dict(type="str", required=True, no_log=True),
+                password_file=dict(type="str"),  # where the play read the password from; unused here
+            )),
+        ),
+    )
+    p = module.params
+    try:
+        changed = _write_files(p)
+    except OSError as exc:
+        # A full disk or a read-only file system: say which file, never its (secret) content.
+        _fail(module, f"could not write {exc.filename or p['state_dir']}: {exc.strerror or exc}")
+    began, logged_in = time.monotonic(), False
+    if p["registry"]:
+        logged_in = login(module, p["registry"], p["state_dir"])
+    module.exit_json(changed=changed, logged_in=logged_in, timings={"login": round(time.monotonic() - began, 3)})
 
 
 def _credential_stamp(registry: dict[str, str]) -> str:
@@ -57,7 +93,8 @@ def _docker_knows(server: str) -> bool:
 
 
 def login(module: AnsibleModule, registry: dict[str, str], state_dir: str) -> bool:
-    """docker login unless the same login was done before; True if it ran."""
+    """docker login unless this host already did the same login (a sha256 of the credentials is
+    kept 0600 in the state directory) and Docker still holds it; True if it ran."""
     stamp_path = os.path.join(state_dir, "registry-login")
     stamp = _credential_stamp(registry)
     try:
@@ -72,22 +109,13 @@ def login(module: AnsibleModule, registry: dict[str, str], state_dir: str) -> bo
         data=registry["password"],
     )
     if rc != 0:
-        module.fail_json(msg="docker login to {} failed: {}".format(registry["server"], (err or out).strip()))
+        said = (err or out).strip()[-SAID:] or f"exit status {rc}"
+        _fail(module, "docker login to {} failed: {}".format(registry["server"], said))
     write_atomic(stamp_path, stamp, 0o600)
     return True
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec=dict(
-            state_dir=dict(type="str", required=True),
-            env_file=dict(type="str", required=True),
-            env_content=dict(type="str", required=True, no_log=True),
-            nginx_conf=dict(type="str", default=None),
-            registry=dict(type="dict", default=None, no_log=True),
-        ),
-    )
-    p = module.params
+def _write_files(p: dict[str, Any]) -> bool:
     changed = False
     for sub in ("", "env", "proxy", "proxy/services"):
         path = os.path.join(p["state_dir"], sub)
@@ -97,10 +125,13 @@ def main() -> None:
     changed = write_if_changed(p["env_file"], p["env_content"], 0o600) or changed
     if p["nginx_conf"] is not None:
         changed = write_if_changed(os.path.join(p["state_dir"], "proxy", "nginx.conf"), p["nginx_conf"]) or changed
-    began, logged_in = time.monotonic(), False
-    if p["registry"]:
-        logged_in = login(module, p["registry"], p["state_dir"])
-    module.exit_json(changed=changed, logged_in=logged_in, timings={"login": round(time.monotonic() - began, 3)})
+    return changed
+
+
+def _fail(module: AnsibleModule, error: str) -> NoReturn:
+    # `error` survives into the registered result, which the playbook reads; AnsibleModule also
+    # masks any no_log value (the password, the env file) that might appear in it.
+    module.fail_json(msg=error, error=error)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,20 @@ options:
 
 RETURN = r"""
 digests: {description: The image's RepoDigests (repo@sha256:...)., type: list, returned: success}
+rc: {description: Docker's exit status., type: int, returned: failure}
 """
+
+# Docker's answer is quoted up to this length (its end says why).
+SAID = 1500
 
 
 def _image_id(module: AnsibleModule, image: str) -> str:
     rc, out, _ = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}}", image])
     return out.strip() if rc == 0 else ""
+
+
+def _said(rc: int, out: str, err: str) -> str:
+    return (err or out).strip()[-SAID:] or f"exit status {rc}"
 
 
 def main() -> None:
@@ -32,10 +40,11 @@ def main() -> None:
     before = _image_id(module, image)
     rc, out, err = module.run_command(["docker", "pull", "--quiet", image])
     if rc != 0:
-        module.fail_json(msg=f"docker pull {image} failed: {(err or out).strip()}")
+        # Docker's own words, whose end says why (registry, tag, disk); opsctl names the cause.
+        module.fail_json(msg=f"docker pull {image} failed: {_said(rc, out, err)}", rc=rc)
     rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", image])
     if rc != 0:
-        module.fail_json(msg=f"docker image inspect {image} failed: {err.strip()}")
+        module.fail_json(msg=f"docker image inspect {image} failed: {_said(rc, out, err)}", rc=rc)
     after, _, digests = out.strip().partition(" ")
     module.exit_json(changed=after != before, digests=json.loads(digests or "[]"))
 
