@@ -38,7 +38,7 @@ PLAYBOOKS: dict[str, Playbook] = {
     "prepare.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_primary_target", "opsctl_env_file_dest",
                              "opsctl_release_timeout"}),
-        data=frozenset({"env_file_src", "nginx_conf", "registry", "image", "release_argv"}),
+        data=frozenset({"env_file_src", "nginx_conf", "registry", "image", "release_argv", "pull"}),
         results={"pull": Result("Pull the image", "opsctl_pull", ("digests",))},
     ),
     "roll.yml": Playbook(

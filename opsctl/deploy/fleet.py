@@ -28,6 +28,10 @@ class Fleet:
     env_name: str
     env: Environment
     inventory: Inventory
+    # `opsctl dev up` (opsctl/dev/): the image was built on this machine and is never pulled, and
+    # the proxy publishes its ports on this address only (None: every address, as on servers).
+    pull: bool = True
+    proxy_bind: str | None = None
 
     @classmethod
     def open(cls, config: Config, env_name: str | None) -> Fleet:

@@ -88,6 +88,7 @@ class Rollout:
             "image": lb.proxy_image,
             "conf_dir": self.plan.names.proxy_conf_dir,
             "ports": ports,
+            "bind": self.fleet.proxy_bind,
         }
 
     def _registry(self, secrets: Path) -> dict[str, str] | None:
@@ -126,7 +127,7 @@ class Rollout:
         Returns the ledger and the digests per host."""
         releases = self.take_lock(version, message, lock_wait, action)
         release = self.release_step(image, version, conf_hash) if action == "deploy" else None
-        data = {"image": image, "release_argv": release[1] if release else []}
+        data = {"image": image, "release_argv": release[1] if release else [], "pull": self.fleet.pull}
         try:
             result = self._prepare_run(conf_hash, env_text, data)
         except KeyboardInterrupt:

@@ -14,6 +14,10 @@ description:
   - changed is true when the pull fetched a new image (its id changed). Check mode is not supported.
 options:
   image: {type: str, required: true, description: The image reference to pull.}
+  pull:
+    type: bool
+    default: true
+    description: false (opsctl dev up, whose image is built on this machine) only checks that the image is here.
 """
 
 RETURN = r"""
@@ -27,12 +31,17 @@ def _image_id(module: AnsibleModule, image: str) -> str:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(image=dict(type="str", required=True)))
+    module = AnsibleModule(argument_spec=dict(image=dict(type="str", required=True),
+                                              pull=dict(type="bool", default=True)))
     image = module.params["image"]
     before = _image_id(module, image)
-    rc, out, err = module.run_command(["docker", "pull", "--quiet", image])
-    if rc != 0:
-        module.fail_json(msg=f"docker pull {image} failed: {(err or out).strip()}")
+    if not module.params["pull"]:
+        if not before:
+            module.fail_json(msg=f"image {image} is not on this Docker engine (it is built here, never pulled)")
+    else:
+        rc, out, err = module.run_command(["docker", "pull", "--quiet", image])
+        if rc != 0:
+            module.fail_json(msg=f"docker pull {image} failed: {(err or out).strip()}")
     rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", image])
     if rc != 0:
         module.fail_json(msg=f"docker image inspect {image} failed: {err.strip()}")
