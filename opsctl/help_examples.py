@@ -42,7 +42,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "lab down": ("opsctl lab down", "opsctl lab down --purge"),
     "lab status": ("opsctl lab status", "opsctl lab status --json"),
     "dev": ("opsctl dev up", "opsctl dev status", "opsctl dev down"),
-    "dev up": ("opsctl dev up", "opsctl dev up --version wip --port 9000", "OPSCTL_DEV_POSTGRES_IMAGE=postgres:16 opsctl dev up --json"),
+    "dev up": ("opsctl dev up", "opsctl dev up --version wip --port 9000", "opsctl -c app/opsctl.yml dev up --json"),
     "dev down": ("opsctl dev down", "opsctl dev down --yes"),
     "dev status": ("opsctl dev status", "opsctl dev status --json"),
     "graph": ("opsctl graph -e production --format svg -o production.svg", "opsctl graph -e staging --format mermaid",
