@@ -168,9 +168,9 @@ def _write_secrets(config: Config, plan: DevPlan, home: Path, stored: dict[str, 
     from opsctl.config.secrets import secret_is_set
 
     for name in provided:
-        if name in os.environ:
+        if os.environ.get(name):
             output.warn(f"{name} from your environment is not used: opsctl dev sets it for the stand-in")
-            del os.environ[name]
+        os.environ.pop(name, None)
     names = dev_plan.missing_app_secrets(config, plan.env, set(provided), {
         n: secret_is_set(config, plan.env if plan.env in config.environments else None, n)
         for n in [*config.env.secret, *_env_secrets(config, plan.env)]
