@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from opsctl import output
-from opsctl.dev.plan import BUILT_POSTGRES, BUILT_PROXY, LABEL, DevPlan, Images
+from opsctl.dev.plan import BUILT_POSTGRES, BUILT_PROXY, DEFAULT_BASE_IMAGE, LABEL, DevPlan, Images
 from opsctl.errors import OpsctlError
 from opsctl.paths import templates_dir
 
@@ -68,7 +68,11 @@ def ensure_images(client: Any, plan: DevPlan, images: Images) -> tuple[str | Non
     from opsctl.dev.plan import BASE_IMAGE_VAR, POSTGRES_IMAGE_VAR, PROXY_IMAGE_VAR
 
     needs_base = (plan.postgres is not None and not images.postgres) or not images.proxy
-    if needs_base:
+    if needs_base and images.base == DEFAULT_BASE_IMAGE and not _has_image(client, images.base):
+        from opsctl.lab.images import ensure_base
+
+        ensure_base(client)  # what `opsctl lab up` builds first (debootstrap; needs root)
+    elif needs_base:
         require_image(client, images.base, BASE_IMAGE_VAR)
     if images.proxy:
         require_image(client, images.proxy, PROXY_IMAGE_VAR)
