@@ -135,6 +135,16 @@ def container(client: Any, name: str) -> Any | None:
         return None
 
 
+def volume_exists(client: Any, name: str) -> bool:
+    from docker.errors import NotFound
+
+    try:
+        client.volumes.get(name)
+    except NotFound:
+        return False
+    return True
+
+
 def start_postgres(client: Any, plan: DevPlan, image: str, address: str, port: int, password: str) -> None:
     """Run (or keep running) the PostgreSQL container, listening on address:port only.
 

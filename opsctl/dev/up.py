@@ -128,10 +128,12 @@ def _start_standins(client: Any, plan: DevPlan, image: str | None, gateway: str,
     taken: set[int] = set()
     if plan.postgres is not None:
         assert image is not None
-        password = stored.get(plan.postgres.password_secret) or files.generate()
+        password = stored.get(plan.postgres.password_secret) or _new_password(client, plan, home)
         running = standins.container(client, plan.postgres_container)
-        pg_port = files.saved_port(state, "postgres_port") if running is not None else None
-        pg_port = pg_port or standins.free_port(gateway, standins.PG_PORT_FROM)
+        pg_port = files.saved_port(state, "postgres_port")
+        if running is not None and pg_port is None:
+            running.remove(force=True)  # its port is unknown: start it again (the data volume stays)
+        pg_port = pg_port if running is not None and pg_port else standins.free_port(gateway, standins.PG_PORT_FROM)
         taken.add(pg_port)
         output.step(f"PostgreSQL stand-in {plan.postgres_container} on {gateway}:{pg_port}")
         standins.start_postgres(client, plan, image, gateway, pg_port, password)
@@ -147,6 +149,17 @@ def _start_standins(client: Any, plan: DevPlan, image: str | None, gateway: str,
         _wait_http(endpoint, home)
         standins.create_aws_resources(plan, endpoint)
     return password, pg_port, moto_port
+
+
+def _new_password(client: Any, plan: DevPlan, home: Path) -> str:
+    """A password for a new database; a data volume left without its password is refused."""
+    if standins.volume_exists(client, plan.postgres_volume):
+        raise OpsctlError(
+            f"the PostgreSQL data volume {plan.postgres_volume} exists but its password is gone "
+            f"({home / files.SECRETS_FILE} was removed)",
+            hint=f"start over with: opsctl dev down -e {plan.env} (this deletes that database)",
+        )
+    return files.generate()
 
 
 def _wait_http(url: str, home: Path, timeout: float = 60) -> None:

@@ -87,6 +87,12 @@ def test_dev_up_runs_the_app_with_a_live_database_then_down_leaves_nothing(dev: 
             assert value not in up.stdout + up.stderr
         assert _published(f"devtest-{ENV}-proxy") == [("127.0.0.1", str(PORT))]
 
+        # Again: a new release of the rebuilt image, the same database (its data and password kept).
+        again = opsctl(*args, "up", "-e", ENV, "--port", str(PORT), cwd=APP, env=dev)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "roll release #2" in again.stderr
+        assert json.loads(get("/db"))["notes"] == ["migrated dev", "migrated dev"]
+
         # CI=true is not consent to delete a database.
         refused = opsctl(*args, "down", "-e", ENV, cwd=APP, env=dev)
         assert refused.returncode == 2 and "--yes" in refused.stderr
