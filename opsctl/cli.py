@@ -22,6 +22,7 @@ from opsctl.commands import (
     config_cmd,
     dashboard,
     deploy,
+    dev,
     exec_cmd,
     graph,
     init,
@@ -98,7 +99,7 @@ _COMMANDS: dict[str, Callable[..., None]] = {
     "dashboard": dashboard.dashboard,
     "watch": watch.watch,
 }
-_GROUPS = {"lock": lock.app, "provision": provision.app, "lab": lab.app}
+_GROUPS = {"lock": lock.app, "provision": provision.app, "lab": lab.app, "dev": dev.app}
 
 
 def _stop_like_ctrl_c(signum: int, frame: object) -> None:

@@ -38,7 +38,7 @@ _LOCK = Result("Lock and ledger", "opsctl_state", ("lock_held", "holder", "relea
 PLAYBOOKS: dict[str, Playbook] = {
     "prepare.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_env_file_dest"}),
-        data=frozenset({"env_file_src", "nginx_conf", "registry", "image"}),
+        data=frozenset({"env_file_src", "nginx_conf", "registry", "image", "pull"}),
         results={
             "configs": Result("Write configs and log in to the registry", "opsctl_prepare"),
             "pull": Result("Pull the image", "opsctl_pull", ("digests",)),

@@ -30,6 +30,10 @@ class Fleet:
     inventory: Inventory
     # Hosts this command leaves alone (`--skip-hosts`, known down): no lock, ledger or playbook run.
     skipped: list[str] = field(default_factory=list)
+    # `opsctl dev up` (opsctl/dev/): the image was built on this machine and is never pulled, and
+    # the proxy publishes its ports on this address only (None: every address, as on servers).
+    pull: bool = True
+    proxy_bind: str | None = None
 
     @classmethod
     def open(cls, config: Config, env_name: str | None) -> Fleet:

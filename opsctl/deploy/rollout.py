@@ -95,6 +95,7 @@ class Rollout:
             "image": lb.proxy_image,
             "conf_dir": self.plan.names.proxy_conf_dir,
             "ports": ports,
+            "bind": self.fleet.proxy_bind,
         }
 
     def _registry(self, secrets: Path) -> dict[str, str] | None:
@@ -152,6 +153,7 @@ class Rollout:
                     ) if self._proxy() else None,
                     "registry": self._registry(secrets),
                     "image": image,
+                    "pull": self.fleet.pull,
                     **({"release_argv": release[1]} if release else {}),
                     **roll_data,
                 }

@@ -17,7 +17,7 @@ import opsctl
 
 COMMANDS = [
     "init", "check", "config", "build", "deploy", "rollback", "releases", "status",
-    "logs", "exec", "lock", "provision", "bootstrap", "lab", "graph", "dashboard", "watch",
+    "logs", "exec", "lock", "provision", "bootstrap", "lab", "graph", "dashboard", "watch", "dev",
 ]
 HEAVY = ["boto3", "botocore", "docker", "ansible_runner", "ansible"]
 

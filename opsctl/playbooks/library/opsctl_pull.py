@@ -14,6 +14,10 @@ description:
   - changed is true when the pull fetched a new image (its id changed). Check mode is not supported.
 options:
   image: {type: str, required: true, description: The image reference to pull.}
+  pull:
+    type: bool
+    default: true
+    description: false (opsctl dev up, whose image is built on this machine) only checks that the image is here.
 """
 
 RETURN = r"""
@@ -35,13 +39,18 @@ def _said(rc: int, out: str, err: str) -> str:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=dict(image=dict(type="str", required=True)))
+    module = AnsibleModule(argument_spec=dict(image=dict(type="str", required=True),
+                                              pull=dict(type="bool", default=True)))
     image = module.params["image"]
     before = _image_id(module, image)
-    rc, out, err = module.run_command(["docker", "pull", "--quiet", image])
-    if rc != 0:
-        # Docker's own words, whose end says why (registry, tag, disk); opsctl names the cause.
-        module.fail_json(msg=f"docker pull {image} failed: {_said(rc, out, err)}", rc=rc)
+    if not module.params["pull"]:
+        if not before:
+            module.fail_json(msg=f"image {image} is not on this Docker engine (it is built here, never pulled)")
+    else:
+        rc, out, err = module.run_command(["docker", "pull", "--quiet", image])
+        if rc != 0:
+            # Docker's own words, whose end says why (registry, tag, disk); opsctl names the cause.
+            module.fail_json(msg=f"docker pull {image} failed: {_said(rc, out, err)}", rc=rc)
     rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", image])
     if rc != 0:
         module.fail_json(msg=f"docker image inspect {image} failed: {_said(rc, out, err)}", rc=rc)

@@ -249,8 +249,9 @@ class Executor:
         for key, value in (("app", p["app"]), ("env", p["env"]), ("role", "proxy")):
             args += ["--label", "{}.{}={}".format(p["label_prefix"], key, value)]
         args += ["-v", "{}:/etc/nginx/opsctl:ro".format(proxy["conf_dir"])]
+        bind = "{}:".format(proxy["bind"]) if proxy.get("bind") else ""  # opsctl dev: 127.0.0.1
         for port in proxy["ports"]:
-            args += ["-p", f"{int(port)}:{int(port)}"]
+            args += ["-p", f"{bind}{int(port)}:{int(port)}"]
         self.docker.run(*args, proxy["image"], "nginx", "-c", "/etc/nginx/opsctl/nginx.conf", "-g", "daemon off;")
         self.log("started proxy {}".format(proxy["name"]))
 
