@@ -91,7 +91,7 @@ def _install(config: Config, fleet: Fleet, host: str | None, image: str | None, 
         return
     output.info(f"watcher {installed.container} runs on {installed.host}, checking {len(installed.hosts)} "
                    f"host(s) every {interval:g} s; see it with `opsctl status -e {fleet.env_name}`, "
-                   f"its findings with `opsctl logs watch -e {fleet.env_name}`")
+                   f"its findings in `opsctl logs -e {fleet.env_name}` ({installed.host}/{installed.container})")
 
 
 def _uninstall(fleet: Fleet, json_: bool) -> None:
