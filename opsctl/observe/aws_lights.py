@@ -86,13 +86,12 @@ def _count(attributes: Mapping[str, str], key: str) -> int:
     return int(value) if str(value).isdigit() else 0
 
 
-def ses(verification: str | None, sending_enabled: bool = True) -> AwsLight:
+def ses(verification: str | None) -> AwsLight:
     """From the domain identity's VerificationStatus (Success, Pending, Failed, TemporaryFailure,
-    NotStarted) and whether the account may send."""
+    NotStarted). (Whether the account's sending is paused is not read: the lab's moto does not
+    answer that call.)"""
     if verification is None:
         return AwsLight(lights.STOPPED, NOT_FOUND)
-    if not sending_enabled:
-        return AwsLight(lights.UNHEALTHY, f"{verification}; sending is paused for the account")
     if verification == "Success":
         return AwsLight(lights.HEALTHY, "verified")
     if verification in {"Pending", "NotStarted"}:

@@ -130,8 +130,7 @@ def _ses(aws: Aws, target: Target) -> AwsLight:
     attrs = (found or {}).get("VerificationAttributes", {}).get(domain)
     if attrs is None:
         return aws_lights.ses(None)
-    enabled = _call("the SES account", lambda: aws.ses.get_account_sending_enabled(), set())
-    return aws_lights.ses(str(attrs.get("VerificationStatus", "")), bool((enabled or {}).get("Enabled", True)))
+    return aws_lights.ses(str(attrs.get("VerificationStatus", "")))
 
 
 def _dns(aws: Aws, target: Target) -> AwsLight:

@@ -1,7 +1,7 @@
 """`opsctl watch --install` on the lab: the watcher runs as one container on lab1 (an opsctl image
 built here with tools/build-image.sh and pushed to the lab's registry by `--push`), a stopped web
-container on another server brings its alert and its recovery to a receiver on this machine within
-10 s, and `--uninstall` leaves nothing behind on any server."""
+container on another server and a frozen (paused) server each bring an alert and a recovery to a
+receiver on this machine within 10 s, and `--uninstall` leaves nothing behind on any server."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import opsctl as opsctl_pkg
-from opsctl.lab.names import NETWORK
+from opsctl.lab.names import NETWORK, container_name
 from tests.lab.helpers import HELLO, ROOT, hosts, opsctl, reset_fleet, ssh
 from tests.lab.test_watch import Receiver
 
@@ -95,6 +95,15 @@ def test_installed_watcher_alerts_from_the_fleet_and_uninstall_leaves_nothing(pr
     assert down["event"] == "health" and down["ok"] is False
     ssh(lab2, "docker", "start", web)
     receiver.expect(f"recovered: web on {lab2} (2/2 healthy)", 10)
+
+    lab3 = sorted(hosts())[2]
+    subprocess.run(["docker", "pause", container_name(lab3)], check=True, capture_output=True)
+    try:
+        frozen = receiver.expect(f"DOWN: host {lab3} (ssh: no answer within 2 s)", 10)
+        assert f"host {lab3}" in frozen["detail"]
+    finally:
+        subprocess.run(["docker", "unpause", container_name(lab3)], check=True, capture_output=True)
+    receiver.expect(f"recovered: host {lab3}", 10)
 
     removed = opsctl("watch", "--uninstall", "-e", "lab", "--json", cwd=path, env=ENV)
     assert removed.returncode == 0, removed.stdout + removed.stderr

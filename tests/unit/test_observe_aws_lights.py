@@ -51,13 +51,12 @@ def test_queue_is_unhealthy_when_its_dead_letters_fill() -> None:
     assert aws_lights.queue({"ApproximateNumberOfMessages": "x"}).detail == "0 waiting, 0 in flight"
 
 
-@pytest.mark.parametrize(("status", "enabled", "light"), [
-    ("Success", True, HEALTHY), ("Pending", True, STARTING), ("NotStarted", True, STARTING),
-    ("Failed", True, UNHEALTHY), ("TemporaryFailure", True, UNHEALTHY), ("Success", False, UNHEALTHY),
-    (None, True, STOPPED),
+@pytest.mark.parametrize(("status", "light"), [
+    ("Success", HEALTHY), ("Pending", STARTING), ("NotStarted", STARTING), ("Failed", UNHEALTHY),
+    ("TemporaryFailure", UNHEALTHY), (None, STOPPED),
 ])
-def test_ses(status: str | None, enabled: bool, light: str) -> None:
-    assert aws_lights.ses(status, enabled).light == light
+def test_ses(status: str | None, light: str) -> None:
+    assert aws_lights.ses(status).light == light
 
 
 def test_dns_is_healthy_when_the_name_aliases_the_load_balancer() -> None:
