@@ -21,12 +21,16 @@ import yaml
 
 from opsctl.lab.names import AWS_ENDPOINT
 from opsctl.observe.topology import dom_id
-from tests.lab.helpers import hosts
+from tests.lab.helpers import ROOT, hosts
+from tests.lab.test_dashboard import browser, light, wait
+
+__all__ = ["browser"]  # the headless Chromium fixture, shared with test_dashboard
 
 pytestmark = pytest.mark.lab
 
 APP = f"obs{uuid.uuid4().hex[:6]}"
 ZONE = f"{APP}.test"
+SCREENSHOT = ROOT / "docs" / "img" / "dashboard-aws.png"
 NODES = ["aws:load_balancer", "aws:target_group", "aws:dns", "aws:rds", "aws:queue:jobs", "aws:ses"]
 
 
@@ -80,40 +84,41 @@ def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 
 
 @pytest.fixture()
-def state(project: Path) -> Iterator[Any]:
+def dashboard(project: Path) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-m", "opsctl", "dashboard", "-e", "lab", "--interval", "1"],
                             cwd=project, env=environ(project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
     assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.poll() is not None else url
-
-    def read() -> dict[str, Any]:
-        with urllib.request.urlopen(url + "state", timeout=10) as response:
-            data: dict[str, Any] = json.load(response)
-            return data
-
     try:
-        yield read
+        yield url
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0 and "Traceback" not in err, err
 
 
-def wait_lights(read: Any, want: dict[str, str], timeout: float = 60) -> dict[str, Any]:
+def read_state(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "state", timeout=10) as response:
+        data: dict[str, Any] = json.load(response)
+        return data
+
+
+def wait_lights(url: str, want: dict[str, str], timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     seen: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        seen = read()
+        seen = read_state(url)
         if all(seen["lights"].get(dom_id(k)) == v for k, v in want.items()):
             return seen
         time.sleep(0.5)
     raise AssertionError(f"lights never became {want}: {({k: seen['lights'].get(dom_id(k)) for k in want})}")
 
 
-def test_provisioned_resources_light_up_and_dead_letters_turn_a_queue_red(state: Any, project: Path) -> None:
-    seen = wait_lights(state, {node: "healthy" for node in NODES})
+def test_provisioned_resources_light_up_and_dead_letters_turn_a_queue_red(dashboard: str, browser: Any,
+                                                                           project: Path) -> None:
+    seen = wait_lights(dashboard, {node: "healthy" for node in NODES})
     notes = seen["notes"]
     assert "3/3 targets healthy" in notes[dom_id("aws:target_group")]
     assert "available" in notes[dom_id("aws:rds")] and "verified" in notes[dom_id("aws:ses")]
@@ -122,8 +127,18 @@ def test_provisioned_resources_light_up_and_dead_letters_turn_a_queue_red(state:
     sqs = client("sqs")
     dlq = sqs.get_queue_url(QueueName=f"{APP}-lab-jobs-dlq")["QueueUrl"]
     sqs.send_message(QueueUrl=dlq, MessageBody="a job that failed three times")
-    seen = wait_lights(state, {"aws:queue:jobs": "unhealthy"})
+    seen = wait_lights(dashboard, {"aws:queue:jobs": "unhealthy"})
     assert "1 dead letters" in seen["notes"][dom_id("aws:queue:jobs")]
+
+    # In the page: the same lights on the drawn elements, a symbol on each; the picture for docs/observe.md.
+    browser.get(dashboard)
+    for node in NODES:
+        want = "unhealthy" if node == "aws:queue:jobs" else "healthy"
+        wait(f"{node} {want} in the page", lambda node=node, want=want: light(browser, node) == want, 30)
+    badge = browser.execute_script(
+        "return document.getElementById(arguments[0]).querySelector('text.badge').textContent;", dom_id("aws:rds"))
+    assert badge == "●"
+    browser.save_screenshot(str(SCREENSHOT))
 
     graph = opsctl(project, "graph", "-e", "lab", "--live")
     assert graph.returncode == 0, graph.stderr
