@@ -79,7 +79,7 @@ def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
                                                        for v in hosts().values()])
     yield path
     destroyed = opsctl(path, "provision", "destroy", "-e", "lab", "--yes", "--allow-destroy", f"{APP}-lab",
-                       "--allow-destroy", ZONE)
+                       "--allow-destroy", ZONE, "--allow-destroy", f"{APP}-lab-jobs-dlq")
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
 
 
