@@ -49,7 +49,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "graph": ("opsctl graph -e production --format svg -o production.svg", "opsctl graph -e staging --format mermaid",
               "opsctl graph -e production --live"),
     "dashboard": ("opsctl dashboard -e production", "opsctl dashboard -e staging --port 8765"),
-    "watch": ("opsctl watch -e production", "opsctl watch -e production --interval 5"),
+    "watch": ("opsctl watch -e production --interval 5",
+              "opsctl watch --install -e production --push opsctl:0.1.0", "opsctl watch --uninstall -e production"),
 }
 
 

@@ -50,6 +50,9 @@ def graph(
         fleet = Fleet.open(config, env_name)
         snapshot = status_view.take(fleet, status_view.service_specs(config, env_name))
         node_lights = topology.node_lights(model, snapshot.hosts, snapshot.unreachable)
+        from opsctl.observe import aws_status
+
+        node_lights |= {k: v.light for k, v in aws_status.read(config, env_name, model).items()}
     if fmt is Format.mermaid:
         data = graph_render.to_mermaid(model, node_lights).encode()
     else:

@@ -88,6 +88,22 @@ PLAYBOOKS: dict[str, Playbook] = {
             "ledger": Result("Ledger", "opsctl_state", _LEDGER),
         },
     ),
+    "watch_facts.yml": Playbook(
+        constants=frozenset({"opsctl_targets"}),
+        results={
+            "address": Result("Find the host's address", "ansible.builtin.setup", ("ansible_facts",)),
+            "host_key": Result("Read the host's SSH key", "ansible.builtin.slurp", ("content",)),
+        },
+    ),
+    "watch_install.yml": Playbook(
+        constants=frozenset({"opsctl_targets", "opsctl_watch_host", "opsctl_watch_dir", "opsctl_watch_name",
+                             "opsctl_watch_marker"}),
+        data=frozenset({"public_key", "files", "image", "run_argv"}),
+        results={"run": Result("Run the watcher", "ansible.builtin.command", ("stdout",))},
+    ),
+    "watch_remove.yml": Playbook(
+        constants=frozenset({"opsctl_targets", "opsctl_watch_dir", "opsctl_watch_name", "opsctl_watch_marker"}),
+    ),
     "logs.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_service", "opsctl_lines"}),
         data=frozenset({"since", "grep_hex"}),

@@ -20,6 +20,7 @@ from opsctl.observe import events, lights, topology
 
 if TYPE_CHECKING:
     from opsctl.deploy.fleet import Fleet
+    from opsctl.observe.aws_lights import AwsLight
     from opsctl.observe.logs import LogLine
     from opsctl.observe.status_view import Snapshot
 
@@ -42,6 +43,7 @@ class Board:
         self.tail = events.Tail(events.event_file(fleet.config.app, fleet.env_name))
         self.stop = threading.Event()
         self.port = 0
+        self.aws: dict[str, AwsLight] = {}  # AWS node id -> light, from aws_status
 
     # --- the worker ----------------------------------------------------------------------------
 
@@ -64,6 +66,18 @@ class Board:
                     self.error = exc.message
             rounds += 1
             self.stop.wait(max(0.2, interval - (time.monotonic() - started)))
+
+    def work_aws(self, interval: float) -> None:
+        """The AWS elements' lights, in a thread of their own: a slow or absent AWS endpoint (boto3
+        retries) must not hold up the hosts' lights."""
+        from opsctl.observe import aws_status
+
+        while not self.stop.is_set():
+            started = time.monotonic()
+            found = aws_status.read(self.fleet.config, self.fleet.env_name, self.model)
+            with self.lock:
+                self.aws = found
+            self.stop.wait(max(1.0, interval - (time.monotonic() - started)))
 
     def _read_logs(self) -> None:
         from opsctl.observe.history import read_history
@@ -125,9 +139,12 @@ class Board:
                 result["lights"] = {topology.dom_id(k): v for k, v in node_lights.items()}
                 result["containers"] = _containers(snap)
                 result["releases"] = [_release(r) for r in reversed(snap.releases[-RELEASES:])]
+            for node_id, aws_light in self.aws.items():
+                result["lights"][topology.dom_id(node_id)] = aws_light.light
             found, notes, banner = self._overlay(snap.taken_at.timestamp() if snap else 0.0)
             result["lights"].update(found)
-            result["notes"] = notes
+            result["notes"] = {topology.dom_id(k): f"{k.removeprefix('aws:')}: {v.light}, {v.detail}"
+                               for k, v in self.aws.items()} | notes
             result["deploy"] = banner
             return result
 
@@ -196,5 +213,7 @@ def serve(board: Board, page_builder: Any, port: int, interval: float) -> tuple[
     server.daemon_threads = True
     board.port = int(server.server_address[1])
     threading.Thread(target=board.work, args=(interval, 3), daemon=True, name="fleet-reader").start()
+    if any(n.id.startswith("aws:") for n in board.model.nodes):
+        threading.Thread(target=board.work_aws, args=(max(5.0, interval),), daemon=True, name="aws-reader").start()
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     return server, f"http://127.0.0.1:{board.port}/{token}/"

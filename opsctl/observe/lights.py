@@ -146,6 +146,20 @@ def _release_part(current: Mapping[str, Any] | None, versions: dict[str, list[st
     return f"{head}; hosts differ: {where}", False
 
 
+def watcher_part(hosts: Mapping[str, Sequence[Mapping[str, Any]]]) -> tuple[str, bool]:
+    """Where the fleet's own watcher (`watch --install`) runs; "" when none is installed."""
+    found = [(host, c.get("state")) for host, containers in sorted(hosts.items()) for c in containers
+             if c.get("role") == "watch"]
+    running = [h for h, state in found if state == "running"]
+    if not found:
+        return "", True
+    if len(running) == 1 and len(found) == 1:
+        return f"watch on {running[0]}", True
+    if not running:
+        return f"watch stopped on {', '.join(h for h, _ in found)}", False
+    return f"watch on {', '.join(running)} ({len(running)} copies)", False
+
+
 def host_versions(hosts: Mapping[str, Sequence[Mapping[str, Any]]]) -> dict[str, list[str]]:
     """version -> hosts whose running app containers carry it (a host mid-swap appears twice)."""
     found: dict[str, list[str]] = {}
@@ -179,6 +193,10 @@ def summarize(
         text, good, detail[spec.name] = _service_part(spec, mine, list(unreachable))
         parts.append(text)
         ok = ok and good
+    watch_text, watch_ok = watcher_part(hosts)
+    if watch_text:
+        parts.append(watch_text)
+        ok = ok and watch_ok
     versions = host_versions(hosts)
     release_text, release_ok = _release_part(current, versions)
     text = ", ".join(parts) + "; " + release_text

@@ -164,7 +164,8 @@ def _aws_resources(model: Model, config: Config, env_name: str) -> None:
 def node_lights(
     model: Model, hosts: Mapping[str, Sequence[Mapping[str, Any]]], unreachable: Sequence[str]
 ) -> dict[str, str]:
-    """The light of each node (and host cluster) that status can see; AWS nodes are not checked."""
+    """The light of each node (and host cluster) that status can see; AWS nodes get theirs from
+    aws_status (boto3), read apart."""
     found: dict[str, list[str]] = {}
 
     def add(key: str, light: str) -> None:

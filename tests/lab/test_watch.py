@@ -29,7 +29,7 @@ ENV = {"HELLO_SECRET_KEY": f"s3cret-{uuid.uuid4().hex}"}
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         messages = self.messages
 
@@ -43,9 +43,9 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((address, 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.url = f"http://{address}:{self.server.server_address[1]}/hook"
 
     def expect(self, words: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
