@@ -49,9 +49,10 @@ _RULES: tuple[Rule, ...] = (
      lambda m: f"the registry at {m['registry']} did not answer ({m['why']})"),
     (_rx(r"Cannot connect to the Docker daemon|Is the docker daemon running"),
      lambda m: "the host's Docker engine is not running (Cannot connect to the Docker daemon)"),
-    (_rx(r"(?P<name>\S+) did not pass its health check (?P<path>\S+) after (?P<tries>\d+) tries"),
+    (_rx(r"(?P<name>\S+) did not pass its health check (?P<path>\S+) within (?P<seconds>[\d.]+)s "
+         r"\((?P<tries>\d+) checks"),
      lambda m: f"the new container {m['name']} never passed its health check {m['path']} "
-               f"({m['tries']} tries)"),
+               f"within {m['seconds']}s ({m['tries']} checks)"),
     (_rx(r"(?P<name>\S+) exited before it became healthy"),
      lambda m: f"the new container {m['name']} exited before it became healthy"),
     (_rx(r"(?P<name>\S+) did not stay up through the (?P<window>[\d.]+s) monitor window"),

@@ -96,7 +96,7 @@ def test_a_health_check_that_never_passes(on_v1: None) -> None:
     assert failed.returncode == 1
     first = sorted(http_ports())[0]
     assert f"{first}: Swap containers: the new container hello-lab-web-" in failed.stderr, failed.stderr
-    assert "never passed its health check /ping (20 tries)" in failed.stderr
+    assert "never passed its health check /ping within 10.0s (20 checks)" in failed.stderr
     assert LOG_HINT in failed.stderr
     assert traffic.failed == 0, traffic.errors[:10]
     assert set(versions().values()) == {"v1"}

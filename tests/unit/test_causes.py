@@ -34,7 +34,8 @@ PORT_TAKEN_BY_PROCESS = (
     "Error starting userland proxy: listen tcp4 0.0.0.0:80: bind: address already in use.")
 
 # The swap module's words (with the container's last log lines) for an image whose /ping never passes.
-HEALTH_NEVER_PASSES = ("hello-lab-web-r2-8624cf-1 did not pass its health check /ping after 20 tries:\n"
+HEALTH_NEVER_PASSES = ("hello-lab-web-r2-8624cf-1 did not pass its health check /ping within 10.0s "
+                       "(20 checks 0.5s apart):\n"
                        "09:34:54 web vbad: listening on :8000")
 
 
@@ -46,7 +47,7 @@ HEALTH_NEVER_PASSES = ("hello-lab-web-r2-8624cf-1 did not pass its health check 
     (ENGINE_STOPPED, "the host's Docker engine is not running"),
     (PORT_TAKEN_BY_CONTAINER, "port 80 is already taken on the host (by another container)"),
     (PORT_TAKEN_BY_PROCESS, "port 80 is already taken on the host (by another process)"),
-    (HEALTH_NEVER_PASSES, "the new container hello-lab-web-r2-8624cf-1 never passed its health check /ping (20 tries)"),
+    (HEALTH_NEVER_PASSES, "the new container hello-lab-web-r2-8624cf-1 never passed its health check /ping within 10.0s (20 checks)"),
 ])
 def test_each_captured_failure_has_its_cause(text: str, expected: str) -> None:
     found = classify(text)
