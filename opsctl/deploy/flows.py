@@ -111,6 +111,9 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
     conf_hash = config_hash(config, fleet.env_name, clear, list(secrets))
     image = image_ref(config.image, version)
     decided = _Decided()
+    # Now, not at the gate: during the run the process environment is Ansible's (runner.py), and
+    # OPSCTL_USER is not part of it.
+    user = who()
 
     def decide(releases: list[ledger.Release], partial: RunResult) -> tuple[Target, list[dict[str, Any]] | None]:
         digests = {host: list(r.result.get("digests") or []) for host, r in partial.of("pull").items()}
@@ -121,7 +124,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
         entry = ledger.Release(
             number=target.release, version=version, image=image,
             digest=digest_ref.split("@", 1)[1] if digest_ref else None,
-            config_hash=conf_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
+            config_hash=conf_hash, who=user, when=now(), status=ledger.SUCCEEDED,
             previous=previous.number if previous else None, message=message,
             hosts=rollout.plan.hosts, services=rollout.plan.services, skipped=rollout.skipped,
         )
@@ -147,6 +150,7 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
     started = time.monotonic()
     rollout = Rollout(fleet, batch=fleet.env.rollout.rollback_batch or fleet.env.rollout.batch, skip=skip_hosts)
     decided = _Decided()
+    user = who()  # before the run, whose environment is Ansible's (runner.py)
 
     def decide(releases: list[ledger.Release], partial: RunResult) -> tuple[Target, list[dict[str, Any]] | None]:
         back_to = ledger.rollback_target(releases, version)
@@ -156,7 +160,7 @@ def rollback(fleet: Fleet, version: str | None, *, lock_wait: float, message: st
                         image=image, config_hash=back_to.config_hash)
         entry = ledger.Release(
             number=target.release, version=back_to.version, image=back_to.image, digest=back_to.digest,
-            config_hash=back_to.config_hash, who=who(), when=now(), status=ledger.SUCCEEDED,
+            config_hash=back_to.config_hash, who=user, when=now(), status=ledger.SUCCEEDED,
             previous=previous.number if previous else None, kind="rollback", target=back_to.number,
             message=message, hosts=rollout.plan.hosts, services=rollout.plan.services,
             skipped=rollout.skipped,
