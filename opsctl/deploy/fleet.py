@@ -181,19 +181,14 @@ class Fleet:
         state = self.read_state(lock="status")
         return self.history(state, writing=False), state.holder
 
-    def acquire(self, token: str, holder: Callable[[], dict[str, Any]], lock_wait: float,
-                on_attempt: Callable[[], None] | None = None,
-                on_held: Callable[[], None] | None = None) -> FleetState:
+    def acquire(self, token: str, holder: Callable[[], dict[str, Any]], lock_wait: float) -> FleetState:
         """Take the lock and read every ledger copy (locking.acquire_lock: waits up to `lock_wait`
         seconds, never for a holder that is gone). `holder` is called at each try, so the lock's
-        'since' is when it was taken; `on_attempt` runs before each try (from then on the caller
-        may hold the lock), `on_held` after each try that found it taken."""
+        'since' is when it was taken. (A deploy or rollback takes the lock in its own run.)"""
         def attempt() -> FleetState:
-            if on_attempt is not None:
-                on_attempt()
             return self.read_state(lock="acquire", token=token, holder=holder())
 
-        return locking.acquire_lock(attempt, lock_wait=lock_wait, env=self.env_name, on_held=on_held)
+        return locking.acquire_lock(attempt, lock_wait=lock_wait, env=self.env_name)
 
     def write_ledger(self, entries: list[dict[str, Any]], hosts: list[str] | None = None,
                      skip: list[str] | None = None) -> None:

@@ -188,9 +188,7 @@ def playbook_vars(private: Path, constants: dict[str, Any], data: dict[str, Any]
     for name, value in constants.items():
         _check_constant(name, value)
     path = private / DATA_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
+    write_private(path, data)
     return {**constants, "opsctl_data_file": str(path), "opsctl_data": DATA_EXPR}
 
 
