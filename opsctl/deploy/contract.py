@@ -56,14 +56,22 @@ PLAYBOOKS: dict[str, Playbook] = {
     "roll.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_serial", "opsctl_any_errors_fatal", "opsctl_network",
                              "opsctl_label_prefix", "opsctl_monitor", "opsctl_drain", "opsctl_pause",
-                             "opsctl_unlock", "opsctl_lock_token", "opsctl_run_id"}),
+                             "opsctl_unlock", "opsctl_lock_token", "opsctl_run_id", "opsctl_prestart"}),
         data=frozenset({"lb_hook", "proxy"}),
         decision=frozenset({"release", "version", "image", "extra_env", "services", "ledger", "ledger_hosts",
                             "env_file"}),
         results={
+            "prestart": Result("Start new containers ahead", "opsctl_swap"),
             "swap": Result("Swap containers", "opsctl_swap"),
             "finish": Result("Finish the rollout", "opsctl_state"),
         },
+    ),
+    "discard.yml": Playbook(
+        constants=frozenset({"opsctl_targets", "opsctl_network", "opsctl_label_prefix", "opsctl_monitor",
+                             "opsctl_drain", "opsctl_run_id"}),
+        data=frozenset({"proxy"}),
+        decision=frozenset({"release", "version", "image", "extra_env", "services", "env_file"}),
+        results={"discard": Result("Remove containers started ahead", "opsctl_swap")},
     ),
     "state.yml": Playbook(
         constants=frozenset({"opsctl_lock", "opsctl_lock_token", "opsctl_state_hosts", "opsctl_ledger_hosts"}),

@@ -240,6 +240,9 @@ def _roll_and_record(rollout: Rollout, releases: list[ledger.Release], entry: le
         state = f"{', '.join(failed)} still on the previous release" if failed else f"all on {entry.version}"
     else:
         output.error(f"release #{entry.number} failed:\n{error}", hint=artifacts_hint(result.artifacts))
+        # Hosts whose turn never came may hold new containers started ahead: they go (a swap under
+        # way is not left behind: a failed roll stops only after its batch's swaps returned).
+        rollout.discard([h for h in plan.hosts if h not in switched and h not in rollout.lost])
         state = _recover(rollout, verdict, target, previous)
         status = ledger.FAILED if verdict.action == policy.PAUSE else ledger.ROLLED_BACK
         if verdict.action == policy.PAUSE:

@@ -12,7 +12,7 @@ from typing import Any
 
 from opsctl import output
 from opsctl.config.secrets import secret_value
-from opsctl.deploy import ledger, locking
+from opsctl.deploy import contract, ledger, locking
 from opsctl.deploy.fleet import Fleet, holder_info, new_token
 from opsctl.deploy.names import LABEL_PREFIX
 from opsctl.deploy.plan import (
@@ -69,6 +69,8 @@ class Rollout:
         self.releases: list[ledger.Release] = []  # the validated history the gate read
         self.ledger_hosts: list[str] = self.plan.all_hosts  # the hosts whose ledger copy answered
         self.release_container: str | None = None
+        # The last roll's constants and decision: what `discard` needs to find what it started ahead.
+        self.last_roll: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     # --- pieces ----------------------------------------------------------------------------
 
@@ -190,6 +192,22 @@ class Rollout:
             return self.fleet.run("roll.yml", constants, label=f"roll-r{target.release}", data=data,
                                   decision=decision)
 
+    def discard(self, hosts: list[str]) -> None:
+        """Remove what the last roll started ahead on `hosts` (whose own swap never switched)."""
+        if self.last_roll is None or not hosts or len(self.plan.batches) < 2:
+            return  # a roll of one batch starts nothing ahead
+        run, decision = self.last_roll
+        constants = {
+            "opsctl_targets": ",".join(hosts), "opsctl_network": self.plan.names.network,
+            "opsctl_label_prefix": LABEL_PREFIX, "opsctl_monitor": self.fleet.env.rollout.monitor,
+            "opsctl_drain": self.fleet.env.rollout.drain, **run,
+        }
+        keys = contract.PLAYBOOKS["discard.yml"].decision
+        result = self.fleet.run("discard.yml", constants, label="discard", data={"proxy": self._proxy()},
+                                decision={k: v for k, v in decision.items() if k in keys}, quiet=True)
+        if not result.ok:
+            output.warn(f"could not remove the containers started ahead: {result.failure_summary()}")
+
     def not_locked(self) -> None:
         self.locked = False
 
@@ -253,12 +271,20 @@ class Rollout:
             "opsctl_unlock": unlock,
             "opsctl_lock_token": self.token,
             "opsctl_run_id": run_id,
+            # Several batches: every host starts its new HTTP containers ahead (roll.yml).
+            "opsctl_prestart": len(_batch_sizes_for(plan.batches, hosts)) > 1,
         }
         return constants, {"lb_hook": self._lb_hook(secrets), "proxy": self._proxy()}, ordered, run_id
 
     def _decision(self, target: Target, ordered: list[str], run_id: str, entries: list[dict[str, Any]] | None,
                   remove: bool = False) -> dict[str, Any]:
         """What a roll reads as opsctl_decision: everything that depends on the ledger."""
+        decision = self._decision_of(target, ordered, run_id, entries, remove)
+        self.last_roll = ({"opsctl_run_id": run_id}, decision)
+        return decision
+
+    def _decision_of(self, target: Target, ordered: list[str], run_id: str,
+                     entries: list[dict[str, Any]] | None, remove: bool) -> dict[str, Any]:
         services = {
             h: service_specs(self.config, self.plan, h, target, run_id[:6], _render_upstream) for h in ordered
         }

@@ -18,6 +18,7 @@ PHASES: dict[str, str] = {
     "Pull the image": "pull",
     "Wait for opsctl's decision": "decide",
     "Run the release command": "release",
+    "Start new containers ahead": "prestart",
     "Take the host out of the load balancer": "lb_out",
     "Swap containers": "swap",
     "Put the host back into the load balancer": "lb_in",

@@ -27,11 +27,13 @@ def test_case(case: dict[str, Any]) -> None:
         return
     spec = {**BASE["spec"], **case.get("spec", {})}
     facts = {**BASE["facts"], **case.get("facts", {})}
+    planner = {"swap": plan.plan_swap, "prestart": plan.plan_prestart, "discard": plan.plan_discard}[
+        case.get("phase", "swap")]
     if "error" in case:
         with pytest.raises(plan.PlanError, match=case["error"]):
-            plan.plan_swap(facts, spec)
+            planner(facts, spec)
         return
-    steps = plan.plan_swap(facts, spec)
+    steps = planner(facts, spec)
     assert steps == case["steps"]
     assert all(step["op"] in plan.OPS for step in steps)
     assert plan.changes(steps) == case.get("changed", True)

@@ -20,7 +20,15 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_host import http_ok, write_atomic
 from ansible.module_utils.opsctl_retire import retire_detached
-from ansible.module_utils.opsctl_swap_plan import PlanError, Step, changes, plan_swap, revert_steps
+from ansible.module_utils.opsctl_swap_plan import (
+    PlanError,
+    Step,
+    changes,
+    plan_discard,
+    plan_prestart,
+    plan_swap,
+    revert_steps,
+)
 
 DOCUMENTATION = r"""
 module: opsctl_swap
@@ -31,8 +39,13 @@ description:
     the old containers after the drain (detached; opsctl_state await_retire waits for them).
   - Singletons are stopped before their replacement starts. A failure before the switch removes
     the new containers and leaves the host as it was.
+  - "With phase=prestart (a roll of several batches, before its first batch): only the new HTTP
+    containers start and pass their health checks; they take no traffic until the host's own swap
+    adopts them. With phase=discard (after a roll that stopped before this host's turn): the
+    containers under the given new names are removed, nothing else."
   - In check mode nothing runs; the planned steps are returned.
 options:
+  phase: {type: str, default: swap, choices: [swap, prestart, discard], description: What to do (see above).}
   app: {type: str, required: true, description: The app (container label).}
   env: {type: str, required: true, description: The environment (container label).}
   release: {type: int, required: true, description: The release number (container label).}
@@ -168,6 +181,9 @@ class Executor:
             kind = STEP_TIMINGS.get(op)
             if kind:
                 self.timings[kind] = round(self.timings.get(kind, 0.0) + time.monotonic() - began, 3)
+
+    def op_adopt(self, step: Step) -> None:
+        self.log("adopted {} (started ahead)".format(step["name"]))
 
     def op_pull(self, step: Step) -> None:
         self.docker.run("pull", "--quiet", step["image"])
@@ -308,7 +324,10 @@ def _plain_docker(args: Sequence[str]) -> int:
     return subprocess.run(["docker", *args], capture_output=True, check=False).returncode  # noqa: S603 - argv, no shell
 
 
+PLANNERS = {"swap": plan_swap, "prestart": plan_prestart, "discard": plan_discard}
+
 ARGUMENTS: dict[str, Any] = dict(
+    phase=dict(type="str", default="swap", choices=list(PLANNERS)),
     app=dict(type="str", required=True),
     env=dict(type="str", required=True),
     release=dict(type="int", required=True),
@@ -335,7 +354,7 @@ def main() -> None:
     try:
         facts = read_facts(docker, module.params)
         executor.timings["facts"] = round(time.monotonic() - executor.t0, 3)
-        steps = plan_swap(facts, module.params)
+        steps = PLANNERS[module.params["phase"]](facts, module.params)
         if module.check_mode:
             module.exit_json(changed=changes(steps), steps=steps, timeline=[], timings=executor.timings)
         executor.run(steps)

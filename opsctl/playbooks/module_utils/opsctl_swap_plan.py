@@ -14,6 +14,11 @@ Facts:
 
 Spec (the module's arguments): app, env, image, network, services, proxy, drain, pull_missing,
 label_prefix. Steps are dicts with an "op" key; see `OPS`.
+
+A roll of several batches starts every later host's new HTTP containers ahead of its turn
+(`plan_prestart`): they take no traffic until their host's own swap, which finds them running under
+the names it was given and adopts them instead of starting them again. Workers and singletons start
+only in their host's own swap, so a batch still decides where the new release does work.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ OPS = {
     "create_network": True,  # network
     "remove": True,  # name, stop_timeout: stop (SIGTERM, then the timeout) and remove now
     "start": True,  # service, replica, name
+    "adopt": False,  # service, replica, name: already running under its new name (started ahead)
     "check": False,  # name, service, kind: http | stays_up
     "start_proxy": True,  # replace: a dead proxy container is removed first
     "switch": True,  # services: write their upstream files, reload, verify; restore on failure
@@ -76,22 +82,46 @@ def _proxy_steps(facts: Facts, spec: Spec, http: list[str], dropped: list[str]) 
     return steps
 
 
+def _new_names(spec: Spec) -> set[str]:
+    return {str(n) for s in spec["services"] for n in s.get("names", [])}
+
+
+def _start_or_adopt(facts: Facts, service: dict[str, Any], replica: int) -> list[Step]:
+    """Start a replica, or adopt it when a roll started it ahead under this very name; a stopped
+    or exited one of that name is removed and started again."""
+    name = service["names"][replica - 1]
+    found = next((c for c in facts.get("containers", []) if c.get("name") == name), None)
+    step = {"service": service["name"], "replica": replica, "name": name}
+    if found is not None and found.get("running"):
+        return [{"op": "adopt", **step}]
+    removal = [{"op": "remove", "name": name, "stop_timeout": 0}] if found is not None else []
+    return [*removal, {"op": "start", **step}]
+
+
+def _starts_and_checks(facts: Facts, running: list[dict[str, Any]]) -> list[Step]:
+    pairs = [(s, i) for s in running for i in range(1, int(s["replicas"]) + 1)]
+    starts = [step for s, i in pairs for step in _start_or_adopt(facts, s, i)]
+    # Dead same-name leftovers go first, then the adoptions, then every start at once, then every
+    # check at once (the executor runs consecutive starts, and checks, in parallel).
+    ordered = [s for op in ("remove", "adopt", "start") for s in starts if s["op"] == op]
+    return ordered + [{"op": "check", "service": s["name"], "name": s["names"][i - 1],
+                       "kind": "http" if s["mode"] == "http" else "stays_up"} for s, i in pairs]
+
+
 def plan_swap(facts: Facts, spec: Spec) -> list[Step]:
     """The ordered steps that put the spec's release on this host."""
     services = spec["services"]
     running = [s for s in services if s["mode"] != "absent"]
     absent = [s for s in services if s["mode"] == "absent"]
-    old = {s["name"]: [c["name"] for c in owned(facts, spec, s["name"])] for s in services}
+    new = _new_names(spec)
+    old = {s["name"]: [c["name"] for c in owned(facts, spec, s["name"]) if c["name"] not in new] for s in services}
     steps = _prelude(facts, spec)
     # Two singletons must never run at once: the old one goes before its replacement starts.
     for s in running:
         if s["mode"] == "singleton":
             steps += [{"op": "remove", "name": n, "stop_timeout": s["stop_timeout"]} for n in old[s["name"]]]
             old[s["name"]] = []
-    starts = [(s, i) for s in running for i in range(1, int(s["replicas"]) + 1)]
-    steps += [{"op": "start", "service": s["name"], "replica": i, "name": s["names"][i - 1]} for s, i in starts]
-    steps += [{"op": "check", "service": s["name"], "name": s["names"][i - 1],
-               "kind": "http" if s["mode"] == "http" else "stays_up"} for s, i in starts]
+    steps += _starts_and_checks(facts, running)
     http = [s["name"] for s in running if s["mode"] == "http"]
     existing = set(facts.get("upstream_files", []))
     dropped = [s["upstream_file"] for s in absent if s.get("upstream_file") in existing]
@@ -104,13 +134,35 @@ def plan_swap(facts: Facts, spec: Spec) -> list[Step]:
     return steps
 
 
+def plan_prestart(facts: Facts, spec: Spec) -> list[Step]:
+    """Start the new release's HTTP containers ahead of this host's turn, and wait until they are
+    healthy; nothing else changes (no proxy, no old container). Replicas already running under
+    their new names are left as they are, so planning again is harmless."""
+    http = [s for s in spec["services"] if s["mode"] == "http"]
+    if not http:
+        return []
+    steps = _starts_and_checks(facts, http)
+    if not any(s["op"] == "start" for s in steps):
+        return []
+    return _prelude(facts, spec) + [s for s in steps if s["op"] != "adopt"]
+
+
+def plan_discard(facts: Facts, spec: Spec) -> list[Step]:
+    """Remove what a roll started ahead on a host whose turn never came (its swap did not switch):
+    exactly the containers under this roll's new names, never any other."""
+    new = _new_names(spec)
+    return [{"op": "remove", "name": c["name"], "stop_timeout": 0}
+            for c in sorted(facts.get("containers", []), key=lambda c: str(c["name"])) if c["name"] in new]
+
+
 def revert_steps(done: list[Step]) -> list[Step]:
     """What undoes the steps done before a failure: the new containers go, immediately.
 
     A failed `switch` restores the upstream files itself; the old containers were not touched yet
-    (singletons excepted: they were stopped by design before their replacement started).
+    (singletons excepted: they were stopped by design before their replacement started). Adopted
+    containers (started ahead for this swap) go too: they belong to the release that failed here.
     """
-    return [{"op": "remove", "name": s["name"], "stop_timeout": 0} for s in done if s["op"] == "start"]
+    return [{"op": "remove", "name": s["name"], "stop_timeout": 0} for s in done if s["op"] in ("start", "adopt")]
 
 
 def changes(steps: list[Step]) -> bool:
