@@ -32,11 +32,15 @@ def timed(*args: str, env: dict[str, str], traffic_on: bool = True) -> tuple[flo
     with Load(urls) as traffic:
         time.sleep(0.3)
         started = time.monotonic()
-        proc = opsctl(*args, env=env)
+        proc = opsctl(*args, "--timings", env=env)
         took = time.monotonic() - started
         time.sleep(0.3)
     if proc.returncode != 0:
         raise SystemExit(f"opsctl {' '.join(args)} failed:\n{proc.stderr}")
+    # The per-phase breakdown (--timings), as the command printed it.
+    breakdown = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("wall time:")]
+    print(f"opsctl {' '.join(args)}{' (traffic)' if traffic_on else ''}: {took:.2f} s; "
+          f"{breakdown[-1] if breakdown else ''}", flush=True)
     return took, traffic.failed
 
 
@@ -44,6 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-swarm", action="store_true", help="skip the Docker Swarm side-by-side")
+    parser.add_argument("--scale", default="1,3,6,9",
+                        help="lab sizes for the deploy-time-by-servers table ('' skips it)")
     args = parser.parse_args()
     env = {"HELLO_SECRET_KEY": f"bench-{uuid.uuid4().hex}"}
     opsctl("lab", "up", "--hosts", "3", env=env, check=True)
@@ -72,6 +78,12 @@ def main() -> None:
         section = section.replace(END, side_by_side(
             (deploys, rollbacks), (quiet_deploys, quiet_rollbacks), swarm_loaded, swarm_quiet, args.rounds,
         ) + "\n" + END)
+    sizes = [int(n) for n in args.scale.split(",") if n.strip()]
+    if sizes:
+        import scale_bench  # next to this script
+
+        section = section.replace(END, scale_bench.render(scale_bench.measure(sizes, args.rounds, env)) + "\n" + END)
+        opsctl("lab", "up", "--hosts", "3", env=env, check=True)  # the size the tests expect
     text = BENCH.read_text() if BENCH.exists() else "# Benchmarks\n"
     if BEGIN in text:
         text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), section, text, flags=re.S)

@@ -156,6 +156,7 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_SYSTEM_WARNINGS": "False",
         "ANSIBLE_LOCALHOST_WARNING": "False",
         "ANSIBLE_LIBRARY": str(paths.playbooks_dir() / "library"),
+        "ANSIBLE_ACTION_PLUGINS": str(paths.playbooks_dir() / "action"),
         "ANSIBLE_MODULE_UTILS": str(paths.playbooks_dir() / "module_utils"),
         "ANSIBLE_TIMEOUT": str(max(2, timeout // 2)),
         "ANSIBLE_NOCOLOR": "1",
