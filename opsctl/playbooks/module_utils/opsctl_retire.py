@@ -1,8 +1,8 @@
 """Retiring old containers after a host's switch, without holding up the rollout.
 
 The swap hands its old containers to `retire_detached`: a forked child (its own session, stdio on
-/dev/null, so Ansible's connection does not wait for it) sleeps through the drain, stops and removes
-them, and records the outcome. The protocol with opsctl_state's `await_retire`, which the rollout's
+/dev/null, so Ansible's connection does not wait for it) sleeps through the drain, stops them all at
+once, records the outcome, and then removes them. The protocol with opsctl_state's `await_retire`, which the rollout's
 last play runs on every host:
 
     <state_dir>/retire/<run_id>.pending   written before the child starts: the containers
@@ -15,6 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 # Runs `docker ARGS...` and returns its exit code.
 Docker = Callable[[Sequence[str]], int]
@@ -27,17 +28,22 @@ def job_paths(state_dir: str, run_id: str) -> tuple[str, str]:
 
 def retire(docker: Docker, containers: list[list[object]], drain: float, pending: str, done: str,
            sleep: Callable[[float], None] = time.sleep) -> dict[str, list[str]]:
-    """Wait out the drain, stop each container (SIGTERM, then its timeout) and remove it."""
+    """Wait out the drain, stop every container at once (SIGTERM, then its timeout), record the
+    outcome, then remove them. The rollout waits only for the record, so removing the stopped
+    containers costs it nothing; a container that could not be stopped is removed (killed) before
+    the record, and one that cannot be removed either is reported as failed."""
     sleep(drain)
-    failed = []
-    for name, timeout in containers:
-        docker(["stop", "-t", str(int(float(str(timeout)))), str(name)])
-        if docker(["rm", "-f", str(name)]) != 0:
-            failed.append(str(name))
+    with ThreadPoolExecutor(max_workers=max(1, min(len(containers), 8))) as pool:
+        codes = list(pool.map(lambda c: docker(["stop", "-t", str(int(float(str(c[1])))), str(c[0])]), containers))
+    unstopped = [str(c[0]) for c, code in zip(containers, codes, strict=True) if code != 0]
+    failed = [name for name in unstopped if docker(["rm", "-f", name]) != 0]
     outcome = {"failed": failed, "stopped": [str(c[0]) for c in containers]}
     with open(pending, "w") as handle:
         json.dump(outcome, handle)
     os.replace(pending, done)
+    for name in (str(c[0]) for c in containers):
+        if name not in unstopped:
+            docker(["rm", "-f", name])
     return outcome
 
 
