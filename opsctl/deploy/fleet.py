@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,16 @@ from opsctl.deploy.ledger_copies import Verdict, judge
 from opsctl.deploy.names import Names
 from opsctl.deploy.runner import RunResult, run_playbook
 from opsctl.errors import OpsctlError
+
+
+def _warm_imports() -> None:
+    import importlib
+
+    for module in ("jinja2", "ansible_runner", "opsctl.deploy.runner", "opsctl.deploy.rollout"):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # the command itself reports a missing package when it needs it
+            return
 
 
 @dataclass
@@ -40,6 +51,9 @@ class Fleet:
         from opsctl.config.checks import environment_hosts
 
         name, env = config.environment(env_name)
+        # Ansible reads the inventory in a child process for about half a second; meanwhile this
+        # process imports what a playbook run needs, instead of after.
+        threading.Thread(target=_warm_imports, daemon=True).start()
         inventory = environment_hosts(config, name, output.info).inventory
         assert inventory is not None  # environment_hosts raises when it could not be read
         return cls(config=config, env_name=name, env=env, inventory=inventory)
