@@ -41,7 +41,8 @@ PLAYBOOKS: dict[str, Playbook] = {
         data=frozenset({"env_file_src", "nginx_conf", "registry", "image", "pull"}),
         results={
             "configs": Result("Write configs and log in to the registry", "opsctl_prepare"),
-            "pull": Result("Pull the image", "opsctl_pull", ("digests",)),
+            # the pull runs inside opsctl_prepare (no_log); this task hands its digests on
+            "pull": Result("Image digests", "ansible.builtin.set_fact", ("ansible_facts",)),
         },
     ),
     "release.yml": Playbook(

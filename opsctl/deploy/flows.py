@@ -49,6 +49,13 @@ class Outcome:
         }
 
 
+def _reported_digests(result: dict[str, Any]) -> list[Any]:
+    """The digests a host's pull reported (prepare.yml's `Image digests`); _digest_ref judges each."""
+    facts = result.get("ansible_facts")
+    found = facts.get("opsctl_digests") if isinstance(facts, dict) else None
+    return list(found) if isinstance(found, list) else []
+
+
 def _digest_ref(repository: str, digests: dict[str, list[Any]]) -> str | None:
     """The repo@sha256 all hosts agree on; None when the registry gave none (e.g. a local image).
 
@@ -116,7 +123,7 @@ def deploy(fleet: Fleet, version: str | None, *, hosts: str | None, services: st
     user = who()
 
     def decide(releases: list[ledger.Release], partial: RunResult) -> tuple[Target, list[dict[str, Any]] | None]:
-        digests = {host: list(r.result.get("digests") or []) for host, r in partial.of("pull").items()}
+        digests = {host: _reported_digests(r.result) for host, r in partial.of("pull").items()}
         digest_ref = _digest_ref(config.image, digests)
         previous = ledger.current(releases)
         target = Target(release=ledger.next_number(releases), version=version,

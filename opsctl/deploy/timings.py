@@ -25,9 +25,9 @@ PHASES: dict[str, str] = {
     "Finish the rollout": "finish",
 }
 # What the swap module reports inside its own step (opsctl_swap's `timings`), and the login inside
-# the configs step (opsctl_prepare's).
+# the configs step, which pulls too (opsctl_prepare's).
 SWAP_STEPS = ("facts", "start", "healthy", "switch")
-PREPARE_STEPS = ("login",)
+PREPARE_STEPS = ("login", "pull")
 
 
 def phases(result: RunResult) -> dict[str, float]:

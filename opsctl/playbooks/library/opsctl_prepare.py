@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Ansible module: put an app's files on a host and log it in to the registry, in one round trip.
+"""Ansible module: put an app's files on a host, log it in to the registry and pull the release's
+image, in one round trip.
 
-Creates the state directories, writes the env file (mode 0600) and the proxy's nginx.conf, and
-runs `docker login --password-stdin`. The task that calls it is no_log: its arguments hold secrets.
+Creates the state directories, writes the env file (mode 0600) and the proxy's nginx.conf, runs
+`docker login --password-stdin` and pulls the image. The task that calls it is no_log: its
+arguments hold secrets; the playbook's next tasks report its error and the image's digests.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_host import write_atomic, write_if_changed
+from ansible.module_utils.opsctl_image import PullError, pull
 
 DOCUMENTATION = r"""
 module: opsctl_prepare
-short_description: Put an app's files on a host and log it in to the registry, in one round trip
+short_description: Put an app's files on a host, log in to the registry and pull, in one round trip
 description:
-  - Creates the state directories, writes the env file (0600) and the proxy's nginx.conf, and runs
-    docker login --password-stdin.
+  - Creates the state directories, writes the env file (0600) and the proxy's nginx.conf, runs
+    docker login --password-stdin, and pulls the image (when one is given).
   - changed is true when a directory or file was written; the registry login is not counted.
   - The login is skipped when this host already logged in to the same registry with the same
     credentials (a sha256 of them is kept in the state directory, 0600) and Docker still holds
@@ -32,15 +35,19 @@ options:
   env_content: {type: str, required: true, description: The env file (secrets; no_log).}
   nginx_conf: {type: str, description: The proxy's nginx.conf; null without a proxy.}
   registry: {type: dict, description: "server, username, password (no_log); null without a registry."}
+  image: {type: str, description: The image to pull after the login; none pulls nothing.}
+  pull: {type: bool, default: true, description: false (an image built on this machine) only checks that it is here.}
 """
 
 RETURN = r"""
 changed: {description: Whether a directory or file was written., type: bool, returned: always}
 logged_in: {description: Whether docker login ran (false when the same login was already done)., type: bool, returned: always}
-timings: {description: Seconds the registry login took., type: dict, returned: always}
-error: {description: "What failed, in words without secrets: the file it could not write, or the
-  registry login and Docker's answer. The task is no_log (its whole result is hidden), so the
-  playbook's next task reports this.", type: str, returned: failure}
+digests: {description: The pulled image's RepoDigests (repo@sha256:...)., type: list, returned: success}
+timings: {description: Seconds the registry login and the pull took., type: dict, returned: always}
+error: {description: "What failed, in words without secrets: the file it could not write, the
+  registry login or the pull, and Docker's answer. The task is no_log (its whole result is hidden),
+  so the playbook's next tasks report this.", type: str, returned: failure}
+error_step: {description: "Where it failed: files, login or pull.", type: str, returned: failure}
 """
 
 # Docker's answer is quoted up to this length (its end says why).
@@ -62,6 +69,8 @@ def main() -> None:
                 password=dict(type="str", required=True, no_log=True),
                 password_file=dict(type="str"),  # where the play read the password from; unused here
             )),
+            image=dict(type="str", default=None),
+            pull=dict(type="bool", default=True),
         ),
     )
     p = module.params
@@ -69,11 +78,20 @@ def main() -> None:
         changed = _write_files(p)
     except OSError as exc:
         # A full disk or a read-only file system: say which file, never its (secret) content.
-        _fail(module, f"could not write {exc.filename or p['state_dir']}: {exc.strerror or exc}")
+        _fail(module, f"could not write {exc.filename or p['state_dir']}: {exc.strerror or exc}", "files")
     began, logged_in = time.monotonic(), False
     if p["registry"]:
         logged_in = login(module, p["registry"], p["state_dir"])
-    module.exit_json(changed=changed, logged_in=logged_in, timings={"login": round(time.monotonic() - began, 3)})
+    timings = {"login": round(time.monotonic() - began, 3)}
+    digests: list[str] = []
+    if p["image"]:
+        began = time.monotonic()
+        try:
+            pulled, digests = pull(module.run_command, p["image"], p["pull"])
+        except PullError as exc:
+            _fail(module, str(exc), "pull")
+        changed, timings["pull"] = changed or pulled, round(time.monotonic() - began, 3)
+    module.exit_json(changed=changed, logged_in=logged_in, digests=digests, timings=timings)
 
 
 def _credential_stamp(registry: dict[str, str]) -> str:
@@ -110,7 +128,7 @@ def login(module: AnsibleModule, registry: dict[str, str], state_dir: str) -> bo
     )
     if rc != 0:
         said = (err or out).strip()[-SAID:] or f"exit status {rc}"
-        _fail(module, "docker login to {} failed: {}".format(registry["server"], said))
+        _fail(module, "docker login to {} failed: {}".format(registry["server"], said), "login")
     write_atomic(stamp_path, stamp, 0o600)
     return True
 
@@ -128,10 +146,10 @@ def _write_files(p: dict[str, Any]) -> bool:
     return changed
 
 
-def _fail(module: AnsibleModule, error: str) -> NoReturn:
+def _fail(module: AnsibleModule, error: str, step: str) -> NoReturn:
     # `error` survives into the registered result, which the playbook reads; AnsibleModule also
     # masks any no_log value (the password, the env file) that might appear in it.
-    module.fail_json(msg=error, error=error)
+    module.fail_json(msg=error, error=error, error_step=step)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import json
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.opsctl_image import PullError, pull
 
 DOCUMENTATION = r"""
 module: opsctl_pull
@@ -17,45 +16,22 @@ options:
   pull:
     type: bool
     default: true
-    description: false (opsctl dev up, whose image is built on this machine) only checks that the image is here.
+    description: false (an image built on this machine) only checks that the image is here.
 """
 
 RETURN = r"""
 digests: {description: The image's RepoDigests (repo@sha256:...)., type: list, returned: success}
-rc: {description: Docker's exit status., type: int, returned: failure}
 """
-
-# Docker's answer is quoted up to this length (its end says why).
-SAID = 1500
-
-
-def _image_id(module: AnsibleModule, image: str) -> str:
-    rc, out, _ = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}}", image])
-    return out.strip() if rc == 0 else ""
-
-
-def _said(rc: int, out: str, err: str) -> str:
-    return (err or out).strip()[-SAID:] or f"exit status {rc}"
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=dict(image=dict(type="str", required=True),
                                               pull=dict(type="bool", default=True)))
-    image = module.params["image"]
-    before = _image_id(module, image)
-    if not module.params["pull"]:
-        if not before:
-            module.fail_json(msg=f"image {image} is not on this Docker engine (it is built here, never pulled)")
-    else:
-        rc, out, err = module.run_command(["docker", "pull", "--quiet", image])
-        if rc != 0:
-            # Docker's own words, whose end says why (registry, tag, disk); opsctl names the cause.
-            module.fail_json(msg=f"docker pull {image} failed: {_said(rc, out, err)}", rc=rc)
-    rc, out, err = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}} {{json .RepoDigests}}", image])
-    if rc != 0:
-        module.fail_json(msg=f"docker image inspect {image} failed: {_said(rc, out, err)}", rc=rc)
-    after, _, digests = out.strip().partition(" ")
-    module.exit_json(changed=after != before, digests=json.loads(digests or "[]"))
+    try:
+        changed, digests = pull(module.run_command, module.params["image"], module.params["pull"])
+    except PullError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=changed, digests=digests)
 
 
 if __name__ == "__main__":
