@@ -187,7 +187,7 @@ class Rollout:
              unlock: bool, remove: bool = False) -> RunResult:
         """Swap `hosts` to `target` batch by batch (a run of its own); `remove` takes the app off them."""
         with secret_dir() as secrets:
-            constants, data, ordered, run_id = self._roll_inputs(hosts, unlock, secrets)
+            constants, data, ordered, run_id = self._roll_inputs(hosts, unlock, secrets, recovering=True)
             decision = self._decision(target, ordered, run_id, entries, remove)
             return self.fleet.run("roll.yml", constants, label=f"roll-r{target.release}", data=data,
                                   decision=decision)
@@ -252,10 +252,11 @@ class Rollout:
             return {}
         return {"opsctl_primary_target": self.plan.hosts[0], "opsctl_release_timeout": int(self.config.release.timeout)}
 
-    def _roll_inputs(self, hosts: list[str], unlock: bool,
-                     secrets: Path) -> tuple[dict[str, Any], dict[str, Any], list[str], str]:
+    def _roll_inputs(self, hosts: list[str], unlock: bool, secrets: Path,
+                     recovering: bool = False) -> tuple[dict[str, Any], dict[str, Any], list[str], str]:
         """A roll's constants and data (what does not depend on the ledger), its hosts in batch order
-        and its run id."""
+        and its run id. A `recovering` roll (back after a failure) never stops at a host whose
+        replicas could not start ahead: every other host it can bring back, it does."""
         plan = self.plan
         ordered = [h for b in plan.batches for h in b if h in hosts]
         run_id = new_token()
@@ -273,6 +274,7 @@ class Rollout:
             "opsctl_run_id": run_id,
             # Several batches: every host starts its new HTTP containers ahead (roll.yml).
             "opsctl_prestart": len(_batch_sizes_for(plan.batches, hosts)) > 1,
+            "opsctl_prestart_fatal": self.fatal and not recovering,
         }
         return constants, {"lb_hook": self._lb_hook(secrets), "proxy": self._proxy()}, ordered, run_id
 
