@@ -97,3 +97,10 @@ def test_a_run_of_several_playbooks_needs_what_each_of_them_needs() -> None:
         check_supplied(names, constants - {"opsctl_lock"}, set(roll.data))
     with pytest.raises(ValueError, match="missing decision key services"):
         check_supplied(names, constants, set(roll.data), set(roll.decision) - {"services"})
+
+
+@pytest.mark.parametrize("name", sorted(PLAYBOOKS))
+def test_any_errors_fatal_is_never_a_template(name: str) -> None:
+    # Ansible takes a templated any_errors_fatal as a non-empty string, that is as true.
+    for play in _load(name):
+        assert isinstance(play.get("any_errors_fatal", False), bool), play["name"]
