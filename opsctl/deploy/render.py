@@ -39,9 +39,9 @@ def timing_table(overall: dict[str, float], hosts: dict[str, dict[str, float]]) 
     """Seconds per phase (columns) on each host (rows), then each phase's wall time over all hosts."""
     from rich.table import Table
 
-    from opsctl.deploy.timings import PHASES, PREPARE_STEPS, SWAP_STEPS
+    from opsctl.deploy.timings import FINISH_STEPS, PHASES, PREPARE_STEPS, SWAP_STEPS
 
-    order = [*PHASES.values(), *PREPARE_STEPS, *SWAP_STEPS]
+    order = [*PHASES.values(), *PREPARE_STEPS, *SWAP_STEPS, *FINISH_STEPS]
     columns = [c for c in order if any(c in h for h in hosts.values())]
     table = Table("host", *columns, box=None)
     for host, spent in sorted(hosts.items()):

@@ -28,6 +28,7 @@ PHASES: dict[str, str] = {
 # the configs step, which pulls too (opsctl_prepare's).
 SWAP_STEPS = ("facts", "start", "healthy", "switch")
 PREPARE_STEPS = ("login", "pull")
+FINISH_STEPS = ("drain", "ledger")
 
 
 def phases(result: RunResult) -> dict[str, float]:
@@ -50,7 +51,8 @@ def per_host(result: RunResult) -> dict[str, dict[str, float]]:
         phase = PHASES.get(task)
         if phase is not None and host != "localhost":
             hosts.setdefault(host, {})[phase] = round(took, 2)
-    for task, steps in (("Swap containers", SWAP_STEPS), ("Write configs and log in to the registry", PREPARE_STEPS)):
+    for task, steps in (("Swap containers", SWAP_STEPS), ("Write configs and log in to the registry", PREPARE_STEPS),
+                        ("Finish the rollout", FINISH_STEPS)):
         for r in result.results:
             if r.task == task and r.status == "ok" and r.host in hosts:
                 hosts[r.host].update(_reported(r.result.get("timings"), steps))

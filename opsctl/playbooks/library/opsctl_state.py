@@ -46,6 +46,7 @@ retired: {description: Containers the roll's retirement stopped., type: list}
 ledger_text: {description: The ledger file as text; null when there is none., type: str}
 ledger_problem: {description: Why the file could not be read as text., type: str}
 ledger_path: {description: The ledger file's path., type: str}
+timings: {description: "Seconds spent waiting for old containers to retire (drain) and writing the ledger.", type: dict}
 """
 
 MAX_LEDGER_BYTES = 16 * 1024 * 1024
@@ -191,15 +192,20 @@ def main() -> None:
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     ledger_path = os.path.join(state_dir, "releases.json")
     result: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    began = time.monotonic()
     if p["await_retire"]:
         result["retired"] = await_retire(module, state_dir, p["await_retire"], p["await_timeout"])
+        timings["drain"] = round(time.monotonic() - began, 3)
     changed = act_on_lock(module, os.path.join(state_dir, "lock"), result)
     if p["ledger"] is not None:
+        began = time.monotonic()
         refusal = check_replace(ledger_path, p["ledger"])
         if refusal:
             module.fail_json(msg=refusal, ledger_path=ledger_path)
         write_atomic(ledger_path, json.dumps(p["ledger"], indent=1, sort_keys=True))
-        changed = True
+        changed, timings["ledger"] = True, round(time.monotonic() - began, 3)
+    result["timings"] = timings
     result["ledger_text"], result["ledger_problem"] = read_text(ledger_path)
     result["ledger_path"] = ledger_path
     module.exit_json(changed=changed, **result)
