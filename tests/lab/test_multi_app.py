@@ -1,0 +1,141 @@
+"""Several apps on the same three lab servers behind each server's shared ingress: a host that
+still runs the app's own proxy moves over, two apps roll at once under traffic to both with 0
+failed requests, a claim another app holds is refused before anything changes, and `opsctl
+remove` takes one app off while the other keeps serving, untouched."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.lab.helpers import HELLO, Load, get, hosts, http_ports, opsctl, remove_ingress, reset_fleet, ssh
+
+pytestmark = pytest.mark.lab
+
+ENV = {"HELLO_SECRET_KEY": f"s3cret-{uuid.uuid4().hex}", "CI": "true"}
+TWO, THREE = "hello-two", "hello-three"
+TWO_HOST = "two.lab.test"
+PROXY_IMAGE = "localhost:5050/opsctl/proxy:bookworm"
+
+
+def clean() -> None:
+    for app in ("hello", TWO, THREE):
+        reset_fleet(app)
+    remove_ingress()
+
+
+@pytest.fixture(scope="module")
+def images(lab: Any) -> Iterator[None]:
+    for version in ("v1", "v2"):
+        opsctl("build", version, "--allow-dirty", check=True, env=ENV)
+    clean()
+    yield
+    # Leave the servers as the lab made them: other lab tests want their port 80 free.
+    clean()
+
+
+def project(where: Path, app: str, hosts_: list[str], greeting: str) -> Path:
+    """The example app under another name, its web service routed by `hosts_` (none: the default)."""
+    config = yaml.safe_load((HELLO / "opsctl.yml").read_text())
+    config["app"] = app
+    config["build"]["context"] = str(HELLO)
+    config["services"]["web"]["hosts"] = hosts_
+    config["env"]["clear"]["GREETING"] = greeting
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "opsctl.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return where
+
+
+def run(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return opsctl(*args, cwd=where, env=ENV)
+
+
+def on_every_host(*command: str) -> dict[str, str]:
+    return {host: ssh(host, *command, check=False).strip() for host in hosts()}
+
+
+def containers(app: str) -> dict[str, list[str]]:
+    found = on_every_host("docker", "ps", "--format", "{{.Names}}", "--filter", f"label=opsctl.app={app}")
+    return {host: sorted(names.split()) for host, names in found.items()}
+
+
+def greet(port: int, host_name: str | None = None) -> str:
+    status, body = get(f"http://127.0.0.1:{port}/", headers={"Host": host_name} if host_name else None)
+    return body.split(" from ")[0] if status == 200 else f"HTTP {status}"
+
+
+def test_two_apps_share_the_servers(images: None, tmp_path: Path) -> None:
+    one = project(tmp_path / "one", "hello", [], "one")
+    two = project(tmp_path / "two", TWO, [TWO_HOST], "two")
+    ports = http_ports()
+
+    assert run(one, "deploy", "v1", "-e", "lab").returncode == 0
+    # A server from before the shared ingress: the app's own proxy holds port 80. The next deploy
+    # moves the app over to the shared ingress.
+    for host in hosts():
+        ssh(host, "docker", "rm", "-f", "opsctl-ingress")
+        ssh(host, "docker", "run", "-d", "--name", "hello-lab-proxy", "--label", "opsctl.app=hello",
+            "--label", "opsctl.env=lab", "--label", "opsctl.role=proxy", "-p", "80:80", PROXY_IMAGE,
+            "python3", "-m", "http.server", "80")
+    moved = run(one, "deploy", "v1", "-e", "lab")
+    assert moved.returncode == 0, moved.stderr
+    assert set(on_every_host("docker", "ps", "-aq", "--filter", "name=^hello-lab-proxy$").values()) == {""}
+    assert run(two, "deploy", "v1", "-e", "lab").returncode == 0
+    for port in ports.values():
+        assert greet(port) == "one"  # the default server: the app that names no hosts
+        assert greet(port, TWO_HOST) == "two"
+
+    # Both apps roll at once, under traffic to both on every server.
+    urls = {f"http://127.0.0.1:{p}/version": {} for p in ports.values()}
+    urls |= {f"http://127.0.0.1:{p}/": {"Host": TWO_HOST} for p in ports.values()}
+    with Load(list(urls), headers={u: h for u, h in urls.items() if h}) as traffic:
+        time.sleep(0.5)
+        with ThreadPoolExecutor(2) as pool:
+            rolls = list(pool.map(lambda where: run(where, "deploy", "v2", "-e", "lab"), [one, two]))
+        time.sleep(0.5)
+    assert [r.returncode for r in rolls] == [0, 0], [r.stderr for r in rolls]
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert traffic.ok > 100
+    assert all(any("v2" in body for body in seen) for seen in traffic.seen.values()), traffic.seen
+
+    # A third app claiming the second's host name is refused, naming it, before anything changes.
+    three = project(tmp_path / "three", THREE, [TWO_HOST], "three")
+    refused = run(three, "deploy", "v1", "-e", "lab")
+    assert refused.returncode == 1
+    said = " ".join(refused.stderr.split())  # as one line, however the terminal wrapped it
+    assert f"host {TWO_HOST} path / on port 80 is already served by app {TWO} (lab)" in said, refused.stderr
+    assert set(on_every_host("docker", "ps", "-aq", "--filter", f"label=opsctl.app={THREE}").values()) == {""}
+    # ... and so is a second default server.
+    default = run(project(tmp_path / "four", THREE, [], "three"), "deploy", "v1", "-e", "lab")
+    assert default.returncode == 1
+    assert "the default server on port 80 is already served by app hello (lab)" in " ".join(default.stderr.split())
+    assert run(three, "lock", "status", "-e", "lab").stdout.strip() == "unlocked"
+
+    # remove takes the second app off; the first keeps serving, its containers and the ingress untouched.
+    before = containers("hello")
+    ingress = on_every_host("docker", "inspect", "--format", "{{.Id}} {{.State.StartedAt}}", "opsctl-ingress")
+    assert run(two, "remove", "-e", "lab").returncode == 2  # CI and no terminal: --yes is required
+    with Load([f"http://127.0.0.1:{p}/version" for p in ports.values()]) as traffic:
+        time.sleep(0.3)
+        removed = run(two, "remove", "-e", "lab", "--yes")
+        time.sleep(0.3)
+    assert removed.returncode == 0, removed.stderr
+    assert traffic.failed == 0 and traffic.ok > 20, traffic.errors[:10]
+    assert containers(TWO) == {h: [] for h in hosts()}
+    assert containers("hello") == before
+    assert on_every_host("docker", "inspect", "--format", "{{.Id}} {{.State.StartedAt}}", "opsctl-ingress") == ingress
+    gone = on_every_host("ls", "/var/lib/opsctl/", "/var/lib/opsctl/_ingress/apps")
+    assert all(TWO not in listing and "hello" in listing for listing in gone.values()), gone
+    networks = on_every_host("docker", "network", "ls", "--format", "{{.Name}}")
+    assert all(f"opsctl-{TWO}-lab" not in n.split() for n in networks.values())
+    for port in ports.values():
+        assert greet(port, TWO_HOST) == "one"  # its host name now falls to the default server
+    assert run(one, "status", "-e", "lab").returncode == 0
