@@ -103,3 +103,32 @@ def test_remove_takes_only_that_apps_files_and_leaves_its_network(tmp_path: Path
     assert sorted(p.name for p in (tmp_path / "apps").iterdir()) == ["blog.lab"]
     assert ["network", "disconnect", "-f", "opsctl-shop-lab", "opsctl-ingress"] in docker.calls
     assert ingress.remove_app("shop.lab", "opsctl-shop-lab") is False
+
+
+class Running(Docker):
+    """An ingress another app's deploy started since the facts were read."""
+
+    def __call__(self, args: Sequence[str]) -> tuple[int, str, str]:
+        if args[0] == "inspect":
+            self.calls.append(list(args))
+            info = {"State": {"Running": True}, "NetworkSettings": {"Networks": {"opsctl-blog-lab": {}}},
+                    "HostConfig": {"PortBindings": {"80/tcp": []}}}
+            return 0, json.dumps([info]), ""
+        return super().__call__(args)
+
+
+def test_start_only_joins_an_ingress_that_started_meanwhile(tmp_path: Path) -> None:
+    docker = Running()
+    ingress = host.Ingress(docker, {"name": "opsctl-ingress", "dir": str(tmp_path), "image": "proxy"})
+    ingress.start([80], ["opsctl-shop-lab"], False, None)
+    assert docker.calls[1:] == [["network", "connect", "opsctl-shop-lab", "opsctl-ingress"]]
+
+    docker.calls.clear()
+    ingress.start([80, 443], ["opsctl-shop-lab"], True, "shop-lab-proxy")  # needs 443: created again
+    assert ["create", "--name", "opsctl-ingress", "--network", "opsctl-shop-lab", "--restart", "unless-stopped",
+            "--label", "opsctl.role=ingress", "-v", f"{tmp_path}:/etc/nginx/opsctl:ro", "-p", "80:80",
+            "-p", "443:443", "proxy", "nginx", "-c", "/etc/nginx/opsctl/nginx.conf", "-g", "daemon off;"] in docker.calls
+    order = [c[:2] for c in docker.calls]
+    assert order.index(["rm", "-f"]) < order.index(["network", "connect"]) < order.index(["start", "opsctl-ingress"])
+    assert ["network", "connect", "opsctl-blog-lab", "opsctl-ingress"] in docker.calls
+    assert docker.calls.index(["rm", "-f", "shop-lab-proxy"]) == docker.calls.index(["start", "opsctl-ingress"]) - 1

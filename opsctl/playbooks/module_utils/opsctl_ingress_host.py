@@ -20,7 +20,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ansible.module_utils.opsctl_host import write_atomic, write_if_changed
-from ansible.module_utils.opsctl_ingress import CONF_ROOT, TLS_PORT, Files, IngressError, render_routes
+from ansible.module_utils.opsctl_ingress import (
+    CONF_ROOT,
+    TLS_PORT,
+    Files,
+    IngressError,
+    ingress_facts,
+    render_routes,
+)
 
 Run = Callable[[Sequence[str]], tuple[int, str, str]]  # docker argv (without "docker") -> rc, out, err
 CONF = CONF_ROOT + "/nginx.conf"
@@ -46,27 +53,37 @@ class Ingress:
     def start(self, ports: list[int], networks: list[str], replace: bool, legacy: str | None) -> None:
         """(Re)create the ingress on `ports`, joined to `networks`, with the routes as they are.
 
-        An app's own proxy from before the shared ingress holds its ports: it goes right before the
-        ingress starts (the gap is the container start, well under a second)."""
+        Under the directory's lock the container is looked at again: another app's deploy may have
+        started it since the facts were read (then it is only joined). An app's own proxy from
+        before the shared ingress holds its ports: it goes right before the ingress starts (the gap
+        is nginx's start, well under a second)."""
         name, bind = self.spec["name"], "{}:".format(self.spec["bind"]) if self.spec.get("bind") else ""
         with self.files.locked():
+            rc, out, _ = self.run(["inspect", name])
+            now = ingress_facts(json.loads(out)[0] if rc == 0 else None, None)
+            if now["running"] and set(ports) <= set(now["ports"]):
+                if networks[0] not in now["networks"]:
+                    self.connect(networks[0])
+                return
+            ports = sorted({*ports, *now["ports"]})
+            networks = [networks[0], *sorted({*networks[1:], *now["networks"]} - {networks[0]})]
             self.write_base()
-        args = ["create", "--name", name, "--network", networks[0], "--restart", "unless-stopped",
-                "--label", "opsctl.role=ingress", "-v", f"{self.files.dir}:{CONF_ROOT}:ro"]
-        for port in ports:
-            args += ["-p", f"{bind}{int(port)}:{int(port)}"]
-        if replace:
-            self.run(["rm", "-f", name])
-        self._docker(*args, self.spec["image"], "nginx", "-c", CONF, "-g", "daemon off;")
-        for network in networks[1:]:
-            self._docker("network", "connect", network, name)
-        if legacy:
-            self.run(["rm", "-f", legacy])
-        rc, out, err = self.run(["start", name])
-        if rc != 0:
-            raise IngressError(f"the ingress {name} did not start: {(err or out).strip()[-1500:]} (an app's own proxy from an older opsctl "
-                               "holds a port? deploy that app with this opsctl first)")
-        self._await_running(name)
+            if replace or now["present"]:
+                self.run(["rm", "-f", name])
+            args = ["create", "--name", name, "--network", networks[0], "--restart", "unless-stopped",
+                    "--label", "opsctl.role=ingress", "-v", f"{self.files.dir}:{CONF_ROOT}:ro"]
+            for port in ports:
+                args += ["-p", f"{bind}{int(port)}:{int(port)}"]
+            self._docker(*args, self.spec["image"], "nginx", "-c", CONF, "-g", "daemon off;")
+            for network in networks[1:]:
+                self._docker("network", "connect", network, name)
+            if legacy:
+                self.run(["rm", "-f", legacy])
+            rc, out, err = self.run(["start", name])
+            if rc != 0:
+                raise IngressError(f"the ingress {name} did not start: {(err or out).strip()[-1500:]} (does an "
+                                   "app's own proxy from an older opsctl hold the port? deploy that app first)")
+            self._await_running(name)
 
     def _await_running(self, name: str) -> None:
         for _ in range(40):
