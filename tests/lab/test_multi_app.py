@@ -5,6 +5,9 @@ remove` takes one app off while the other keeps serving, untouched."""
 
 from __future__ import annotations
 
+import base64
+import datetime
+import http.client
 import subprocess
 import time
 import uuid
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from opsctl.paths import state_home
 from tests.lab.helpers import HELLO, Load, get, hosts, http_ports, opsctl, remove_ingress, reset_fleet, ssh
 
 pytestmark = pytest.mark.lab
@@ -119,6 +123,8 @@ def test_two_apps_share_the_servers(images: None, tmp_path: Path) -> None:
     assert "the default server on port 80 is already served by app hello (lab)" in " ".join(default.stderr.split())
     assert run(three, "lock", "status", "-e", "lab").stdout.strip() == "unlocked"
 
+    tls_for_the_second_app(two, ports)
+
     # remove takes the second app off; the first keeps serving, its containers and the ingress untouched.
     before = containers("hello")
     ingress = on_every_host("docker", "inspect", "--format", "{{.Id}} {{.State.StartedAt}}", "opsctl-ingress")
@@ -139,3 +145,51 @@ def test_two_apps_share_the_servers(images: None, tmp_path: Path) -> None:
     for port in ports.values():
         assert greet(port, TWO_HOST) == "one"  # its host name now falls to the default server
     assert run(one, "status", "-e", "lab").returncode == 0
+
+
+def self_signed(name: str) -> tuple[str, str]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), pem_key
+
+
+def tls_for_the_second_app(two: Path, ports: dict[str, int]) -> None:
+    """The certificate from a file, the key from a secret (base64): the deploy's own check on every
+    server goes through HTTPS with SNI; plain HTTP answers with the redirect; the key is 0600 on the
+    servers and in nothing opsctl or Ansible kept on this machine."""
+    cert, key = self_signed(TWO_HOST)
+    (two / "cert.pem").write_text(cert)
+    config = yaml.safe_load((two / "opsctl.yml").read_text())
+    config["services"]["web"]["tls"] = {"certificate": "cert.pem", "key_secret": "TWO_TLS_KEY"}
+    (two / "opsctl.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    began = time.time()
+    deployed = opsctl("deploy", "v2", "-e", "lab", cwd=two,
+                      env={**ENV, "TWO_TLS_KEY": base64.b64encode(key.encode()).decode()})
+    assert deployed.returncode == 0, deployed.stderr
+    body = key.splitlines()[1]  # a line of the key itself
+    assert body not in deployed.stdout + deployed.stderr
+    for path in (state_home() / "runs").rglob("*"):
+        if path.is_file() and path.stat().st_mtime >= began - 1:
+            assert body not in path.read_text(errors="replace"), path
+    modes = on_every_host("stat", "-c", "%a", f"/var/lib/opsctl/_ingress/apps/{TWO}.lab/web.key")
+    assert set(modes.values()) == {"600"}
+    for port in ports.values():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/version", headers={"Host": TWO_HOST})
+        answer = conn.getresponse()
+        assert (answer.status, answer.getheader("Location")) == (301, f"https://{TWO_HOST}/version")
+        conn.close()
+        assert greet(port) == "one"  # the default server is still the first app
