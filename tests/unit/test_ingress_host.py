@@ -93,16 +93,20 @@ def test_a_switch_whose_config_test_fails_puts_the_files_back(tmp_path: Path) ->
     assert "server a:1" in upstream.read_text()
 
 
-def test_remove_takes_only_that_apps_files_and_leaves_its_network(tmp_path: Path) -> None:
+def test_remove_takes_only_that_apps_files_and_reloads(tmp_path: Path) -> None:
     files = pure.Files(str(tmp_path))
     host.claim(files, "shop.lab", [claim("shop", ["shop.example.com"])], {})
     host.claim(files, "blog.lab", [claim("blog", [])], {})
+    for key in ("shop.lab", "blog.lab"):  # both serve: their upstreams are there
+        (tmp_path / "apps" / key / "web.upstream.conf").write_text("upstream x {}\n")
     docker = Docker()
     ingress = host.Ingress(docker, {"name": "opsctl-ingress", "dir": str(tmp_path)})
-    assert ingress.remove_app("shop.lab", "opsctl-shop-lab") is True
+    assert ingress.remove_app("shop.lab") is True
     assert sorted(p.name for p in (tmp_path / "apps").iterdir()) == ["blog.lab"]
-    assert ["network", "disconnect", "-f", "opsctl-shop-lab", "opsctl-ingress"] in docker.calls
-    assert ingress.remove_app("shop.lab", "opsctl-shop-lab") is False
+    routes = (tmp_path / "routes.conf").read_text()
+    assert "blog.lab.web" in routes and "shop" not in routes
+    assert ["exec", "opsctl-ingress", "nginx", "-c", "/etc/nginx/opsctl/nginx.conf", "-s", "reload"] in docker.calls
+    assert ingress.remove_app("shop.lab") is False
 
 
 class Running(Docker):

@@ -2,8 +2,8 @@
 """Ansible module: take an app's environment off a host, leaving every other app and the shared
 ingress running.
 
-Stops and removes the app's containers (by label), takes its upstreams, claims and certificates off
-the shared ingress and reloads it gracefully, disconnects the ingress from the app's network and
+Takes the app's upstreams, claims and certificates off the shared ingress and reloads it gracefully,
+stops and removes the app's containers (by label), disconnects the ingress from the app's network and
 removes the network, then removes the app's state directory (its env files; its ledger too unless
 keep_ledger). On the lock host the deploy lock this removal holds is released last.
 """
@@ -23,8 +23,8 @@ DOCUMENTATION = r"""
 module: opsctl_remove
 short_description: Take an app's environment off a host
 description:
-  - Removes the app's containers (labels app and env), its files on the shared ingress (which is
-    reloaded, not restarted), its network, and its state directory. Other apps are not touched.
+  - Removes the app's files on the shared ingress first (which is reloaded, not restarted), then its
+    containers (labels app and env), its network, and its state directory. Other apps are not touched.
   - Idempotent; check mode is not supported.
 options:
   app: {type: str, required: true, description: The app (container label).}
@@ -63,9 +63,12 @@ def main() -> None:
 
     removed: list[str] = []
     try:
-        removed += _containers(docker, p)
-        if Ingress(docker, p["ingress"]).remove_app(p["ingress"]["key"], p["network"]):
+        # Routes first, so no new request reaches the app while its containers stop.
+        ingress = Ingress(docker, p["ingress"])
+        if ingress.remove_app(p["ingress"]["key"]):
             removed.append("its routes on the shared ingress")
+        removed += _containers(docker, p)
+        ingress.leave(p["network"])
         if docker(["network", "rm", p["network"]])[0] == 0:
             removed.append("network " + p["network"])
         removed += _files(p)

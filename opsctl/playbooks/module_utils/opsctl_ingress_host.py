@@ -131,19 +131,24 @@ class Ingress:
             self.reload()
             raise
 
-    def remove_app(self, key: str, network: str | None) -> bool:
-        """Take an app's files off the ingress, reload it, and leave the app's network; True if
-        anything was there. The ingress stays, serving the other apps."""
+    def remove_app(self, key: str) -> bool:
+        """Take an app's files off the ingress and reload it (gracefully: requests in flight to the
+        app finish); True if anything was there. The ingress stays, serving the other apps."""
         app_dir = self.files.app_dir(key)
         found = os.path.isdir(app_dir)
         if found:
             shutil.rmtree(app_dir)
-        rc, out, _ = self.run(["inspect", "--format", "{{.State.Running}}", self.spec["name"]])
-        if found and rc == 0 and out.strip() == "true":
-            self.reload()
-        if rc == 0 and network:
-            self.run(["network", "disconnect", "-f", network, self.spec["name"]])
+            if self.running():
+                self.reload()
         return found
+
+    def running(self) -> bool:
+        rc, out, _ = self.run(["inspect", "--format", "{{.State.Running}}", self.spec["name"]])
+        return rc == 0 and out.strip() == "true"
+
+    def leave(self, network: str) -> None:
+        """Disconnect the ingress (running or not) from an app's network, if it is on it."""
+        self.run(["network", "disconnect", "-f", network, self.spec["name"]])
 
 
 def verify_route(service: dict[str, Any], default_port: int, attempts: int = 20) -> None:
