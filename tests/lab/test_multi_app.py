@@ -82,16 +82,26 @@ def test_two_apps_share_the_servers(images: None, tmp_path: Path) -> None:
     ports = http_ports()
 
     assert run(one, "deploy", "v1", "-e", "lab").returncode == 0
-    # A server from before the shared ingress: the app's own proxy holds port 80. The next deploy
-    # moves the app over to the shared ingress.
+    # Servers from before the shared ingress: the app's own proxy serves port 80. The next deploy
+    # moves the app over to the shared ingress, under traffic.
     for host in hosts():
-        ssh(host, "docker", "rm", "-f", "opsctl-ingress")
-        ssh(host, "docker", "run", "-d", "--name", "hello-lab-proxy", "--label", "opsctl.app=hello",
-            "--label", "opsctl.env=lab", "--label", "opsctl.role=proxy", "-p", "80:80", PROXY_IMAGE,
-            "python3", "-m", "http.server", "80")
-    moved = run(one, "deploy", "v1", "-e", "lab")
+        own_proxy(host)
+    versions = [f"http://127.0.0.1:{p}/version" for p in ports.values()]
+    deadline = time.monotonic() + 10
+    while not all(get(url) == (200, "v1\n") for url in versions):
+        assert time.monotonic() < deadline, "the old proxies do not serve"
+        time.sleep(0.2)
+    with Load(versions) as migration:
+        time.sleep(0.5)
+        moved = run(one, "deploy", "v1", "-e", "lab")
+        time.sleep(0.5)
     assert moved.returncode == 0, moved.stderr
     assert set(on_every_host("docker", "ps", "-aq", "--filter", "name=^hello-lab-proxy$").values()) == {""}
+    # The one gap: while the old proxy stops and the ingress starts on its port, connections are
+    # refused (status 0); never a wrong answer. docs/ingress.md quotes these numbers.
+    print(f"migration: {migration.ok} ok, {migration.failed} failed", migration.errors[:3])
+    assert migration.ok > 50 and migration.failed < migration.ok / 10, (migration.ok, migration.errors[:10])
+    assert all(": 0 " in error for error in migration.errors), migration.errors[:10]
     assert run(two, "deploy", "v1", "-e", "lab").returncode == 0
     for port in ports.values():
         assert greet(port) == "one"  # the default server: the app that names no hosts
@@ -145,6 +155,29 @@ def test_two_apps_share_the_servers(images: None, tmp_path: Path) -> None:
     for port in ports.values():
         assert greet(port, TWO_HOST) == "one"  # its host name now falls to the default server
     assert run(one, "status", "-e", "lab").returncode == 0
+
+
+def own_proxy(host: str) -> None:
+    """Put back the proxy an app ran before the shared ingress: `hello-lab-proxy` on port 80, on
+    the app's network, with the old layout's nginx.conf and upstream (templates/proxy/*.j2)."""
+    from opsctl.deploy.rollout import _render
+
+    web = ssh(host, "docker", "ps", "--format", "{{.Names}}", "--filter", "label=opsctl.app=hello",
+              "--filter", "label=opsctl.service=web").split()
+    conf_dir = "/var/lib/opsctl/hello/lab/proxy"
+    files = {
+        f"{conf_dir}/nginx.conf": _render("proxy/nginx.conf.j2", opsctl_app="hello", opsctl_env="lab"),
+        f"{conf_dir}/services/web.conf": _render("proxy/service.conf.j2", upstream="hello_lab_web",
+                                                 servers=[f"{n}:8000" for n in sorted(web)], listen=80),
+    }
+    for path, text in files.items():
+        ssh(host, "python3", "-c", "import os, sys; os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True); "
+            "open(sys.argv[1], 'w').write(sys.argv[2])", path, text)
+    ssh(host, "docker", "rm", "-f", "opsctl-ingress")
+    ssh(host, "docker", "run", "-d", "--name", "hello-lab-proxy", "--network", "opsctl-hello-lab",
+        "--restart", "unless-stopped", "--label", "opsctl.app=hello", "--label", "opsctl.env=lab",
+        "--label", "opsctl.role=proxy", "-v", f"{conf_dir}:/etc/nginx/opsctl:ro", "-p", "80:80", PROXY_IMAGE,
+        "nginx", "-c", "/etc/nginx/opsctl/nginx.conf", "-g", "daemon off;")
 
 
 def self_signed(name: str) -> tuple[str, str]:

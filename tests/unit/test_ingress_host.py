@@ -135,4 +135,5 @@ def test_start_only_joins_an_ingress_that_started_meanwhile(tmp_path: Path) -> N
     order = [c[:2] for c in docker.calls]
     assert order.index(["rm", "-f"]) < order.index(["network", "connect"]) < order.index(["start", "opsctl-ingress"])
     assert ["network", "connect", "opsctl-blog-lab", "opsctl-ingress"] in docker.calls
-    assert docker.calls.index(["rm", "-f", "shop-lab-proxy"]) == docker.calls.index(["start", "opsctl-ingress"]) - 1
+    stop = docker.calls.index(["stop", "-t", "5", "shop-lab-proxy"])
+    assert docker.calls[stop + 1:stop + 3] == [["rm", "-f", "shop-lab-proxy"], ["start", "opsctl-ingress"]]

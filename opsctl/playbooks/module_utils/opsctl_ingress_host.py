@@ -77,7 +77,8 @@ class Ingress:
             self._docker(*args, self.spec["image"], "nginx", "-c", CONF, "-g", "daemon off;")
             for network in networks[1:]:
                 self._docker("network", "connect", network, name)
-            if legacy:
+            if legacy:  # its nginx quits gracefully (the image's STOPSIGNAL): requests in flight finish
+                self.run(["stop", "-t", "5", legacy])
                 self.run(["rm", "-f", legacy])
             rc, out, err = self.run(["start", name])
             if rc != 0:
