@@ -86,8 +86,8 @@ PLAYBOOKS: dict[str, Playbook] = {
         results={"engine": Result("Report the engine", "ansible.builtin.command", ("stdout",))},
     ),
     "status.yml": Playbook(
-        constants=frozenset({"opsctl_targets"}), data=frozenset({"health", "images"}),
-        optional=frozenset({"images"}),
+        constants=frozenset({"opsctl_targets"}), data=frozenset({"health", "images", "ingress"}),
+        optional=frozenset({"images", "ingress"}),
         results={
             "containers": Result("Containers", "opsctl_status", ("containers",)),
             "ledger": Result("Ledger", "opsctl_state", _LEDGER),
