@@ -34,6 +34,7 @@ from opsctl.commands import (
     status,
     watch,
 )
+from opsctl.commands import remove as remove_cmd
 from opsctl.commands import rollback as rollback_cmd
 from opsctl.commands.common import Globals
 from opsctl.errors import ConfigError, OpsctlError
@@ -98,6 +99,7 @@ _COMMANDS: dict[str, Callable[..., None]] = {
     "graph": graph.graph,
     "dashboard": dashboard.dashboard,
     "watch": watch.watch,
+    "remove": remove_cmd.remove,
 }
 _GROUPS = {"lock": lock.app, "provision": provision.app, "lab": lab.app, "dev": dev.app}
 

@@ -45,6 +45,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "dev": ("opsctl dev up", "opsctl dev status", "opsctl dev down"),
     "dev up": ("opsctl dev up", "opsctl dev up --version wip --port 9000", "opsctl -c app/opsctl.yml dev up --json"),
     "dev down": ("opsctl dev down", "opsctl dev down --yes"),
+    "remove": ("opsctl remove -e staging", "opsctl remove -e staging --yes --keep-ledger"),
     "dev status": ("opsctl dev status", "opsctl dev status --json"),
     "graph": ("opsctl graph -e production --format svg -o production.svg", "opsctl graph -e staging --format mermaid",
               "opsctl graph -e production --live"),

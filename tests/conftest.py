@@ -31,3 +31,8 @@ def lab() -> Iterator[LabState]:
     finally:
         if not keep:
             fleet.down()
+        else:
+            # A kept lab is left as `lab up` made it: no shared ingress holding the servers' port 80.
+            from tests.lab.helpers import remove_ingress
+
+            remove_ingress()

@@ -69,7 +69,7 @@ def down(ctx: typer.Context, env: DevEnvOpt = None, yes: YesOpt = False, json_: 
         else:
             output.info(f"nothing of {config.app} ({env_name}) runs here")
         return
-    _confirm(yes, f"remove {len(found.containers)} container(s), the stand-ins and the local state "
+    confirm(yes, f"remove {len(found.containers)} container(s), the stand-ins and the local state "
                   f"(database included) of {config.app} ({env_name})?")
     removed = dev_down.remove(client, found)
     if json_:
@@ -114,7 +114,8 @@ def _env_name(env: str | None) -> str:
     return name
 
 
-def _confirm(yes: bool, question: str) -> None:
+def confirm(yes: bool, question: str) -> None:
+    """Go ahead with `yes`, or a person's yes on a terminal; CI and no terminal need --yes."""
     from opsctl.errors import OpsctlError, UsageError
 
     if yes:

@@ -142,6 +142,18 @@ GroupName = Annotated[str, _pattern_type(r"[A-Za-z_][A-Za-z0-9_-]*", "an invento
 UrlPath = Annotated[str, _pattern_type(r"/[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*", "a URL path starting with '/'")]
 Url = Annotated[str, _pattern_type(r"https?://[^\s]+", "an http(s):// URL")]
 Port = Annotated[int, _int_range(1, 65535)]
+# A DNS name the shared ingress routes by: lowercase labels of letters, digits and '-', dot-separated.
+HostName = Annotated[
+    str,
+    _pattern_type(
+        r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*",
+        "a host name of lowercase letters, digits, '-' and '.', like shop.example.com",
+    ),
+]
+# A route's path prefix: '/' or '/a/b' (no trailing '/', no query, no spaces).
+PathPrefix = Annotated[
+    str, _pattern_type(r"/|(?:/[A-Za-z0-9._~-]+)+", "a path prefix like /shop ('/' for everything)")
+]
 Command = Annotated[list[str], BeforeValidator(_command)]
 Batch = Annotated[int | str, BeforeValidator(_batch)]
 
@@ -170,6 +182,30 @@ class Healthcheck(Strict):
     retries: Annotated[int, _int_range(1, 1000)] = 30
 
 
+class Tls(Strict):
+    """A certificate (chain) and its key for a service's host names: each a file on the deploying
+    machine (relative to opsctl.yml) or the name of a secret holding the PEM text."""
+
+    certificate: str | None = None
+    key: str | None = None
+    certificate_secret: EnvVarName | None = None
+    key_secret: EnvVarName | None = None
+
+    @model_validator(mode="after")
+    def _one_source_each(self) -> Tls:
+        for what in ("certificate", "key"):
+            given = [k for k in (what, f"{what}_secret") if getattr(self, k) is not None]
+            if len(given) != 1:
+                raise PydanticCustomError(
+                    "opsctl", "tls: give exactly one of {a} (a file) and {b} (a secret's name)",
+                    {"a": what, "b": f"{what}_secret"},
+                )
+        return self
+
+    def secret_names(self) -> list[str]:
+        return [n for n in (self.certificate_secret, self.key_secret) if n]
+
+
 class Service(Strict):
     command: Command | None = None
     port: Port | None = None
@@ -179,6 +215,11 @@ class Service(Strict):
     singleton: bool = False
     # Where the host's proxy takes this service's traffic in (HTTP services only).
     ingress_port: Port = 80
+    # The host names (and path prefix) the shared ingress routes to this service; none: it is the
+    # default server on its ingress_port (see docs/ingress.md).
+    hosts: list[HostName] = Field(default_factory=list)
+    path: PathPrefix = "/"
+    tls: Tls | None = None
     stop_timeout: Annotated[float, _seconds(600)] = 10.0
 
     @property
@@ -191,7 +232,17 @@ class Service(Strict):
             raise PydanticCustomError(
                 "opsctl", "a singleton service runs exactly one instance; remove replicas or singleton"
             )
+        if (self.hosts or self.path != "/" or self.tls) and not self.is_http:
+            raise PydanticCustomError("opsctl", "hosts, path and tls need an HTTP service: give it a port")
+        if self.tls and not self.hosts:
+            raise PydanticCustomError("opsctl", "tls needs the host names it is for: add hosts")
+        if len(set(self.hosts)) != len(self.hosts):
+            raise PydanticCustomError("opsctl", "hosts: a host name is listed twice")
         return self
+
+    def routes(self) -> list[tuple[int, str, str]]:
+        """What this service claims on the shared ingress: (port, host, path); host '' is the default."""
+        return [(self.ingress_port, host, self.path) for host in (self.hosts or [""])]
 
 
 class Release(Strict):
@@ -287,17 +338,18 @@ class Config(Strict):
             raise PydanticCustomError("opsctl", "services: expected at least one service")
         if not self.environments:
             raise PydanticCustomError("opsctl", "environments: expected at least one environment")
-        ingress: dict[int, str] = {}
+        claimed: dict[tuple[int, str, str], str] = {}
         for name, service in self.services.items():
-            if not service.is_http:
-                continue
-            if service.ingress_port in ingress:
-                raise PydanticCustomError(
-                    "opsctl",
-                    "services {a} and {b} both take ingress_port {port}; give one another port",
-                    {"a": ingress[service.ingress_port], "b": name, "port": service.ingress_port},
-                )
-            ingress[service.ingress_port] = name
+            for route in service.routes() if service.is_http else []:
+                if route in claimed:
+                    port, host, path = route
+                    where = f"host {host} path {path}" if host else f"ingress_port {port} as the default server"
+                    raise PydanticCustomError(
+                        "opsctl",
+                        "services {a} and {b} both take {where}; give one other hosts, a path or a port",
+                        {"a": claimed[route], "b": name, "where": where},
+                    )
+                claimed[route] = name
         return self
 
     @property

@@ -106,6 +106,9 @@ def secrets_needed(config: Config, env_name: str, command: str) -> dict[str, str
         needed.update({name: "env.secret" for name in app_secret_names(config, env_name)})
         if config.registry is not None:
             needed.setdefault(config.registry.password_env, f"registry.password_env ({config.registry.server})")
+        for service_name, service in config.services.items():
+            for name in service.tls.secret_names() if service.tls else []:
+                needed.setdefault(name, f"services.{service_name}.tls")
     elif command == "provision apply":
         rds = config.aws_for(env_name).rds
         if rds is not None:

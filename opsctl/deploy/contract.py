@@ -38,7 +38,7 @@ _LOCK = Result("Lock and ledger", "opsctl_state", ("lock_held", "holder", "relea
 PLAYBOOKS: dict[str, Playbook] = {
     "prepare.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_env_file_dest"}),
-        data=frozenset({"env_file_src", "nginx_conf", "registry", "image", "pull"}),
+        data=frozenset({"env_file_src", "nginx_conf", "ingress", "ingress_tls_file", "registry", "image", "pull"}),
         results={
             "configs": Result("Write configs and log in to the registry", "opsctl_prepare"),
             # the pull runs inside opsctl_prepare (no_log); this task hands its digests on
@@ -81,6 +81,11 @@ PLAYBOOKS: dict[str, Playbook] = {
         optional=frozenset({"opsctl_lock_token", "opsctl_state_hosts", "opsctl_ledger_hosts", "holder", "ledger"}),
         results={"lock": _LOCK},
     ),
+    "remove.yml": Playbook(
+        constants=frozenset({"opsctl_targets", "opsctl_network", "opsctl_label_prefix", "opsctl_ingress_name",
+                             "opsctl_ingress_dir", "opsctl_ingress_key", "opsctl_keep_ledger", "opsctl_lock_token"}),
+        results={"remove": Result("Remove the app from the host", "opsctl_remove", ("removed",))},
+    ),
     "release_stop.yml": Playbook(constants=frozenset({"opsctl_primary_target", "opsctl_release_container"})),
     "exec.yml": Playbook(
         constants=frozenset({"opsctl_targets"}), data=frozenset({"argv"}),
@@ -91,8 +96,8 @@ PLAYBOOKS: dict[str, Playbook] = {
         results={"engine": Result("Report the engine", "ansible.builtin.command", ("stdout",))},
     ),
     "status.yml": Playbook(
-        constants=frozenset({"opsctl_targets"}), data=frozenset({"health", "images"}),
-        optional=frozenset({"images"}),
+        constants=frozenset({"opsctl_targets"}), data=frozenset({"health", "images", "ingress"}),
+        optional=frozenset({"images", "ingress"}),
         results={
             "containers": Result("Containers", "opsctl_status", ("containers",)),
             "ledger": Result("Ledger", "opsctl_state", _LEDGER),

@@ -45,6 +45,8 @@ class Fleet:
     # the proxy publishes its ports on this address only (None: every address, as on servers).
     pull: bool = True
     proxy_bind: str | None = None
+    # Behind every server's shared ingress (docs/ingress.md); `opsctl dev` runs the app's own proxy.
+    shared_ingress: bool = True
 
     @classmethod
     def open(cls, config: Config, env_name: str | None) -> Fleet:

@@ -7,6 +7,7 @@ from typing import Any
 from opsctl import output
 from opsctl.deploy import ledger
 from opsctl.deploy.fleet import Fleet
+from opsctl.deploy.names import INGRESS_NAME
 from opsctl.errors import OpsctlError
 
 
@@ -21,7 +22,7 @@ def fleet_status(fleet: Fleet) -> tuple[dict[str, list[dict[str, Any]]], list[le
         "status.yml",
         {"opsctl_targets": ",".join(fleet.hosts)},
         label="status",
-        data={"health": health},
+        data={"health": health, "ingress": INGRESS_NAME if fleet.shared_ingress else None},
         quiet=True,
     )
     containers = {h: [] for h in fleet.hosts}  # type: dict[str, list[dict[str, Any]]]

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STATE_ROOT = "/var/lib/opsctl"
+# The shared ingress proxy of a server, owned by no app. Its directory cannot be an app's: an app
+# name never holds '_'.
+INGRESS_NAME = "opsctl-ingress"
+INGRESS_DIR = f"{STATE_ROOT}/_ingress"
 LABEL_PREFIX = "opsctl"  # container labels: opsctl.app, opsctl.env, opsctl.service, opsctl.release, ...
 
 
@@ -32,7 +36,20 @@ class Names:
 
     @property
     def proxy(self) -> str:
+        """The app's own proxy container (`opsctl dev`, and hosts from before the shared ingress)."""
         return f"{self.app}-{self.env}-proxy"
+
+    @property
+    def ingress_key(self) -> str:
+        """The app's directory under the shared ingress: its claims, upstreams and certificates."""
+        return f"{self.app}.{self.env}"  # '.' is in no app or env name: unique per app and env
+
+    @property
+    def ingress_app_dir(self) -> str:
+        return f"{INGRESS_DIR}/apps/{self.ingress_key}"
+
+    def ingress_upstream_file(self, service: str) -> str:
+        return f"{self.ingress_app_dir}/{service}.upstream.conf"
 
     @property
     def proxy_conf_dir(self) -> str:
@@ -42,7 +59,8 @@ class Names:
         return f"{self.proxy_conf_dir}/services/{service}.conf"
 
     def upstream_name(self, service: str) -> str:
-        return f"{self.app}_{self.env}_{service}".replace("-", "_")
+        # Unique on a shared ingress: '.' is in no app, env or service name.
+        return f"{self.app}.{self.env}.{service}"
 
     def container(self, service: str, release: int, run: str, replica: int) -> str:
         # The run id keeps names unique when a release's containers are started again (a rollback

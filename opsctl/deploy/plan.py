@@ -166,8 +166,10 @@ def service_specs(
     target: Target,
     run: str,
     render_upstream: Any,
+    ingress: bool = False,
 ) -> list[dict[str, Any]]:
-    """The `services` argument of the opsctl_swap module for one host."""
+    """The `services` argument of the opsctl_swap module for one host; `ingress`: behind the
+    server's shared ingress (its upstream file lives there), else behind the app's own proxy."""
     specs = []
     for name in plan.services:
         service: Service = config.services[name]
@@ -185,12 +187,15 @@ def service_specs(
             "names": names if mode != "absent" else [],
         }
         if service.is_http:
-            spec["upstream_file"] = plan.names.upstream_file(name)
+            names_ = plan.names
+            spec["upstream_file"] = names_.ingress_upstream_file(name) if ingress else names_.upstream_file(name)
+            spec["route"] = {"host": service.hosts[0] if service.hosts else None, "path": service.path,
+                             "tls": service.tls is not None}
             if mode == "http":
                 spec["upstream_conf"] = render_upstream(
-                    upstream=plan.names.upstream_name(name),
+                    upstream=names_.upstream_name(name),
                     servers=[f"{n}:{service.port}" for n in names],
-                    listen=service.ingress_port,
+                    listen=None if ingress else service.ingress_port,
                 )
         specs.append(spec)
     return specs

@@ -5,6 +5,7 @@ The flows (flows.py) decide what to run and what the ledger says; this runs it o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,9 @@ from typing import Any
 
 from opsctl import output
 from opsctl.config.secrets import secret_value
-from opsctl.deploy import contract, ledger, locking
+from opsctl.deploy import contract, ingress, ledger, locking
 from opsctl.deploy.fleet import Fleet, holder_info, new_token
-from opsctl.deploy.names import LABEL_PREFIX
+from opsctl.deploy.names import INGRESS_DIR, LABEL_PREFIX
 from opsctl.deploy.plan import (
     RolloutPlan,
     Target,
@@ -92,13 +93,35 @@ class Rollout:
         ports = proxy_ports(self.config, self.plan.services)
         if not lb.proxy or not ports:
             return None
+        if self.fleet.shared_ingress:
+            return ingress.proxy_spec(self.plan.names, lb.proxy_image, ingress.ports(self.config, self.plan.services),
+                                      self.fleet.proxy_bind, _render("proxy/ingress.conf.j2"))
         return {
+            "kind": "app",
             "name": self.plan.names.proxy,
             "image": lb.proxy_image,
             "conf_dir": self.plan.names.proxy_conf_dir,
             "ports": ports,
             "bind": self.fleet.proxy_bind,
         }
+
+    def _prepare_proxy(self, secrets: Path) -> dict[str, Any]:
+        """prepare.yml's proxy data: the app's own proxy's nginx.conf, or its claims on each
+        target's shared ingress and its TLS material (a 0600 file; the task is no_log)."""
+        proxy = self._proxy()
+        shared = proxy is not None and proxy["kind"] == "ingress"
+        data: dict[str, Any] = {"nginx_conf": None, "ingress": None, "ingress_tls_file": None}
+        if proxy is not None and not shared:
+            data["nginx_conf"] = _render("proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env)
+        if shared:
+            names, placement = self.plan.names, self.plan.placement
+            data["ingress"] = {host: {"dir": INGRESS_DIR, "key": names.ingress_key, "claims": ingress.claims(
+                self.config, names, [s for s in self.plan.services if placement[host][s] != "absent"])}
+                for host in self.plan.hosts}
+            tls = ingress.tls_material(self.config, self.plan.env, self.plan.services)
+            if tls:
+                data["ingress_tls_file"] = str(write_secret(secrets, "ingress-tls.json", json.dumps(tls)))
+        return data
 
     def _registry(self, secrets: Path) -> dict[str, str] | None:
         registry = self.config.registry
@@ -150,9 +173,7 @@ class Rollout:
                 data = {
                     **self._lock_data(version, message, "deploy"),
                     "env_file_src": str(write_secret(secrets, "app.env", env_text)),
-                    "nginx_conf": _render(
-                        "proxy/nginx.conf.j2", opsctl_app=self.plan.app, opsctl_env=self.plan.env
-                    ) if self._proxy() else None,
+                    **self._prepare_proxy(secrets),
                     "registry": self._registry(secrets),
                     "image": image,
                     "pull": self.fleet.pull,
@@ -197,15 +218,12 @@ class Rollout:
         if self.last_roll is None or not hosts or len(self.plan.batches) < 2:
             return  # a roll of one batch starts nothing ahead
         run, decision = self.last_roll
-        constants = {
-            "opsctl_targets": ",".join(hosts), "opsctl_network": self.plan.names.network,
-            "opsctl_label_prefix": LABEL_PREFIX, "opsctl_monitor": self.fleet.env.rollout.monitor,
-            "opsctl_drain": self.fleet.env.rollout.drain, **run,
-        }
+        constants = {"opsctl_targets": ",".join(hosts), "opsctl_network": self.plan.names.network,
+                     "opsctl_label_prefix": LABEL_PREFIX, "opsctl_monitor": self.fleet.env.rollout.monitor,
+                     "opsctl_drain": self.fleet.env.rollout.drain, **run}
         keys = contract.PLAYBOOKS["discard.yml"].decision
-        result = self.fleet.run("discard.yml", constants, label="discard", data={"proxy": self._proxy()},
-                                decision={k: v for k, v in decision.items() if k in keys}, quiet=True)
-        if not result.ok:
+        if not (result := self.fleet.run("discard.yml", constants, label="discard", data={"proxy": self._proxy()},
+                                         decision={k: v for k, v in decision.items() if k in keys}, quiet=True)).ok:
             output.warn(f"could not remove the containers started ahead: {result.failure_summary()}")
 
     def not_locked(self) -> None:
@@ -288,7 +306,8 @@ class Rollout:
     def _decision_of(self, target: Target, ordered: list[str], run_id: str,
                      entries: list[dict[str, Any]] | None, remove: bool) -> dict[str, Any]:
         services = {
-            h: service_specs(self.config, self.plan, h, target, run_id[:6], _render_upstream) for h in ordered
+            h: service_specs(self.config, self.plan, h, target, run_id[:6], _render_upstream,
+                             ingress=self.fleet.shared_ingress) for h in ordered
         }
         if remove:
             for specs in services.values():

@@ -206,6 +206,7 @@ def _deploy(config: Config, plan: DevPlan) -> None:
     fleet = local_fleet(config, plan.env)
     fleet.pull = False
     fleet.proxy_bind = BIND
+    fleet.shared_ingress = False  # the app's own proxy, on this machine's ports
     outcome = flows.deploy(fleet, plan.version, hosts=None, services=None, dry_run=False,
                            lock_wait=0.0, message="opsctl dev up")
     assert not isinstance(outcome, dict)

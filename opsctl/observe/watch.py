@@ -32,6 +32,8 @@ PROBE_TIMEOUT = 2.0
 class Probe:
     key: str
     url: str  # http://... for an ingress check, ssh://host:port for a host's sshd
+    # The Host header of an ingress check: a service routed by host name (docs/ingress.md).
+    host_header: str | None = None
 
 
 def host_probes(fleet: Fleet) -> list[Probe]:
@@ -62,7 +64,11 @@ def ingress_probes(fleet: Fleet) -> list[Probe]:
             if port == 80 and host_vars.get("opsctl_http_port"):
                 port = int(host_vars["opsctl_http_port"])
             key = f"ingress {host}" if len(http) == 1 else f"ingress {host} ({name})"
-            probes.append(Probe(key, f"http://{address}:{port}{service.healthcheck.path}"))
+            # Through the shared ingress: the service's first host name and path prefix. With TLS,
+            # plain HTTP answers with the redirect to HTTPS, which counts as up (see probe).
+            prefix = "" if service.path == "/" else service.path
+            url = f"http://{address}:{port}{prefix}{service.healthcheck.path}"
+            probes.append(Probe(key, url, service.hosts[0] if service.hosts else None))
     return probes
 
 
@@ -71,13 +77,30 @@ def probe(p: Probe) -> Observation:
         return _ssh_banner(p.url.removeprefix("ssh://"))
     try:
         # An http:// URL built from the inventory and config; nothing from outside chooses it.
-        with urllib.request.urlopen(p.url, timeout=PROBE_TIMEOUT) as response:
+        request = urllib.request.Request(p.url, headers={"Host": p.host_header} if p.host_header else {})
+        with _NO_REDIRECTS.open(request, timeout=PROBE_TIMEOUT) as response:
             return Observation(health.OK, f"HTTP {response.status}")
     except urllib.error.HTTPError as exc:
+        if exc.code in (301, 308) and str(exc.headers.get("Location", "")).startswith("https://"):
+            return Observation(health.OK, f"HTTP {exc.code} to HTTPS")
         return Observation(health.DOWN, f"HTTP {exc.code}")
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         return Observation(health.DOWN, "timed out" if "timed out" in str(reason) else str(reason))
+
+
+class _Keep(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urlopen does, except the ingress's redirect to HTTPS: that one is the
+    answer (an HTTPError the probe counts as up)."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> urllib.request.Request | None:
+        if newurl.startswith("https://"):
+            return None
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_Keep)
 
 
 def _ssh_banner(where: str) -> Observation:

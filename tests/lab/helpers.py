@@ -61,9 +61,9 @@ def http_ports() -> dict[str, int]:
     return {name: int(v["opsctl_http_port"]) for name, v in hosts().items()}
 
 
-def get(url: str, timeout: float = 2.0) -> tuple[int, str]:
+def get(url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, ""
@@ -80,6 +80,17 @@ def reset_fleet(app: str = "hello") -> None:
         if ids:
             ssh(host, "docker", "rm", "-f", *ids)
         ssh(host, "rm", "-rf", f"/var/lib/opsctl/{app}")
+        # its routes on the shared ingress (docs/ingress.md), one directory per environment
+        ssh(host, "find", "/var/lib/opsctl/_ingress/apps", "-maxdepth", "1", "-name", f"{app}.*",
+            "-exec", "rm", "-rf", "{}", "+", check=False)
+
+
+def remove_ingress() -> None:
+    """Remove the shared ingress and its files from every lab server (lab tests that deploy with
+    the app's own proxy want port 80 free)."""
+    for host in hosts():
+        ssh(host, "docker", "rm", "-f", "opsctl-ingress", check=False)
+        ssh(host, "rm", "-rf", "/var/lib/opsctl/_ingress")
 
 
 @dataclass
@@ -96,6 +107,7 @@ class Load:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     seen: dict[str, set[str]] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)  # url -> headers (e.g. Host)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -109,7 +121,7 @@ class Load:
                 if self.ok + self.failed >= self.max_requests:
                     return
             try:
-                status, body = get(url, timeout=5)
+                status, body = get(url, timeout=5, headers=self.headers.get(url))
             except (urllib.error.URLError, OSError) as exc:
                 status, body = 0, str(exc)
             with self._lock:

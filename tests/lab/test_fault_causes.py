@@ -66,11 +66,11 @@ def test_a_refused_registry_login_says_so_without_the_password(on_v1: None) -> N
 
 
 def test_a_port_already_taken_on_a_host(on_v1: None) -> None:
-    # Another container holds the ingress port on the last host once its proxy is gone: the roll
-    # reaches it after the others, fails there, and rolls the others back.
+    # Another container holds the ingress port on the last host once its shared ingress is gone:
+    # the roll reaches it after the others, fails there, and rolls the others back.
     taken = sorted(http_ports())[-1]
     healthy = [h for h in sorted(http_ports()) if h != taken]
-    ssh(taken, "docker", "rm", "-f", "hello-lab-proxy")
+    ssh(taken, "docker", "rm", "-f", "opsctl-ingress")
     ssh(taken, "docker", "run", "-d", "--name", "squatter", "-p", "80:8000", "localhost:5050/hello:v1",
         "python3", "/app/hello.py", "web")
     try:

@@ -87,6 +87,13 @@ def test_service_specs_name_containers_and_render_upstream() -> None:
     assert specs[1]["names"] == ["shop-production-clock-r7-a1b2c3-1"]
     assert specs[0]["upstream_file"] == "/var/lib/opsctl/shop/production/proxy/services/web.conf"
     assert specs[1]["mode"] == "singleton" and "upstream_conf" not in specs[1]
+    assert seen["listen"] == 80  # the app's own proxy: its upstream file holds the server block
+
+    # Behind the server's shared ingress: the upstream only, in the ingress's directory.
+    specs = plan.service_specs(config, p, "web1", target, "a1b2c3", render, ingress=True)
+    assert specs[0]["upstream_file"] == "/var/lib/opsctl/_ingress/apps/shop.production/web.upstream.conf"
+    assert seen["listen"] is None and seen["upstream"] == "shop.production.web"
+    assert specs[0]["route"] == {"host": None, "path": "/", "tls": False}
 
 
 def test_env_file_and_config_hash_keep_secret_values_out_of_the_hash() -> None:

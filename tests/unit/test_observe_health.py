@@ -86,7 +86,16 @@ def test_probes_see_a_live_sshd_a_silent_one_and_http_answers() -> None:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/ping" else 502)
+            if self.headers.get("Host") == "tls.example.com":  # the ingress's redirect to HTTPS
+                self.send_response(301)
+                self.send_header("Location", "https://tls.example.com" + self.path)
+            elif self.headers.get("Host") == "shop.example.com":
+                self.send_response(200 if self.path == "/shop/ping" else 404)
+            elif self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/ping")
+            else:
+                self.send_response(200 if self.path == "/ping" else 502)
             self.end_headers()
 
         def log_message(self, format: str, *args: object) -> None:
@@ -97,6 +106,12 @@ def test_probes_see_a_live_sshd_a_silent_one_and_http_answers() -> None:
     port = server.server_address[1]
     assert probe(Probe("ingress", f"http://127.0.0.1:{port}/ping")) == Observation(OK, "HTTP 200")
     assert probe(Probe("ingress", f"http://127.0.0.1:{port}/x")) == Observation(DOWN, "HTTP 502")
+    assert probe(Probe("ingress", f"http://127.0.0.1:{port}/moved")) == Observation(OK, "HTTP 200")  # followed
+    # Services routed by host name on the shared ingress (docs/ingress.md).
+    assert probe(Probe("i", f"http://127.0.0.1:{port}/shop/ping", "shop.example.com")) == Observation(OK, "HTTP 200")
+    assert probe(Probe("i", f"http://127.0.0.1:{port}/ping", "shop.example.com")) == Observation(DOWN, "HTTP 404")
+    assert probe(Probe("i", f"http://127.0.0.1:{port}/ping", "tls.example.com")) == Observation(
+        OK, "HTTP 301 to HTTPS")
     server.shutdown()
     for s in (banner, silent):
         s.close()

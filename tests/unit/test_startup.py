@@ -17,7 +17,7 @@ import opsctl
 
 COMMANDS = [
     "init", "check", "config", "build", "deploy", "rollback", "releases", "status",
-    "logs", "exec", "lock", "provision", "bootstrap", "lab", "graph", "dashboard", "watch", "dev",
+    "logs", "exec", "lock", "provision", "bootstrap", "lab", "graph", "dashboard", "watch", "dev", "remove",
 ]
 HEAVY = ["boto3", "botocore", "docker", "ansible_runner", "ansible"]
 

@@ -18,6 +18,8 @@ from typing import Any, NoReturn
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_host import write_atomic, write_if_changed
 from ansible.module_utils.opsctl_image import PullError, pull
+from ansible.module_utils.opsctl_ingress import Files, IngressError
+from ansible.module_utils.opsctl_ingress_host import claim
 
 DOCUMENTATION = r"""
 module: opsctl_prepare
@@ -33,7 +35,10 @@ options:
   state_dir: {type: str, required: true, description: opsctl's state directory for the app and env.}
   env_file: {type: str, required: true, description: Where the env file goes.}
   env_content: {type: str, required: true, description: The env file (secrets; no_log).}
-  nginx_conf: {type: str, description: The proxy's nginx.conf; null without a proxy.}
+  nginx_conf: {type: str, description: The app's own proxy's nginx.conf (opsctl dev); null otherwise.}
+  ingress: {type: dict, description: "The shared ingress: dir, key (APP.ENV), claims (this host's); null
+    without it. A claim another app on the host holds fails the module before anything is written."}
+  ingress_tls: {type: raw, description: "JSON: service -> certificate and key PEM (secrets; no_log)."}
   registry: {type: dict, description: "server, username, password (no_log); null without a registry."}
   image: {type: str, description: The image to pull after the login; none pulls nothing.}
   pull: {type: bool, default: true, description: false (an image built on this machine) only checks that it is here.}
@@ -47,7 +52,7 @@ timings: {description: Seconds the registry login and the pull took., type: dict
 error: {description: "What failed, in words without secrets: the file it could not write, the
   registry login or the pull, and Docker's answer. The task is no_log (its whole result is hidden),
   so the playbook's next tasks report this.", type: str, returned: failure}
-error_step: {description: "Where it failed: files, login or pull.", type: str, returned: failure}
+error_step: {description: "Where it failed: claim (the ingress routes), files, login or pull.", type: str, returned: failure}
 """
 
 # Docker's answer is quoted up to this length (its end says why).
@@ -61,6 +66,8 @@ def main() -> None:
             env_file=dict(type="str", required=True),
             env_content=dict(type="str", required=True, no_log=True),
             nginx_conf=dict(type="str", default=None),
+            ingress=dict(type="dict", default=None),
+            ingress_tls=dict(type="raw", default=None, no_log=True),
             # Only the password is secret: Ansible masks a no_log value wherever it appears in the
             # result, and the registry's address must stay readable in an error.
             registry=dict(type="dict", default=None, options=dict(
@@ -75,7 +82,11 @@ def main() -> None:
     )
     p = module.params
     try:
-        changed = _write_files(p)
+        # First: an app's routes that another app on this host holds refuse the deploy here.
+        changed = _claim(p)
+        changed = _write_files(p) or changed
+    except IngressError as exc:
+        _fail(module, str(exc), "claim")
     except OSError as exc:
         # A full disk or a read-only file system: say which file, never its (secret) content.
         _fail(module, f"could not write {exc.filename or p['state_dir']}: {exc.strerror or exc}", "files")
@@ -131,6 +142,16 @@ def login(module: AnsibleModule, registry: dict[str, str], state_dir: str) -> bo
         _fail(module, "docker login to {} failed: {}".format(registry["server"], said), "login")
     write_atomic(stamp_path, stamp, 0o600)
     return True
+
+
+def _claim(p: dict[str, Any]) -> bool:
+    ingress = p["ingress"]
+    if not ingress:
+        return False
+    tls = p["ingress_tls"] or {}
+    if isinstance(tls, str):
+        tls = json.loads(tls)
+    return bool(claim(Files(ingress["dir"]), ingress["key"], ingress["claims"], tls))
 
 
 def _write_files(p: dict[str, Any]) -> bool:

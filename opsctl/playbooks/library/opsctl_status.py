@@ -19,6 +19,7 @@ options:
   env: {type: str, required: true, description: The environment (label opsctl.env).}
   health: {type: dict, default: {}, description: "Per service {port, path}: its HTTP health check."}
   images: {type: list, elements: str, default: [], description: Image references to look for on this host.}
+  ingress: {type: str, description: "The server's shared ingress container: reported as the app's proxy."}
 """
 
 RETURN = r"""
@@ -59,6 +60,7 @@ def main() -> None:
             env=dict(type="str", required=True),
             health=dict(type="dict", default={}),
             images=dict(type="list", elements="str", default=[]),
+            ingress=dict(type="str", default=None),
         ),
         supports_check_mode=True,
     )
@@ -70,12 +72,18 @@ def main() -> None:
     if rc != 0:
         module.fail_json(msg=f"docker ps failed: {err.strip()}")
     ids = out.split()
+    if p["ingress"]:  # the shared ingress (docs/ingress.md) is this app's proxy too
+        rc, out, _ = module.run_command(["docker", "ps", "-a", "-q", "--filter", "name=^{}$".format(p["ingress"])])
+        ids += out.split() if rc == 0 else []
     containers = []
     if ids:
         rc, out, err = module.run_command(["docker", "inspect", *ids])
         if rc != 0:
             module.fail_json(msg=f"docker inspect failed: {err.strip()}")
         containers = [describe(info, p["health"]) for info in json.loads(out)]
+        for entry in containers:
+            if entry["name"] == p["ingress"]:
+                entry["service"] = entry["role"] = "proxy"
     present = []
     for image in p["images"]:
         rc, _, _ = module.run_command(["docker", "image", "inspect", "--format", "{{.Id}}", image])

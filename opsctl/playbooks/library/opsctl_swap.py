@@ -9,16 +9,19 @@ Every docker call is an argument list; no shell is involved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_host import http_ok, write_atomic
+from ansible.module_utils.opsctl_ingress import IngressError, ingress_facts
+from ansible.module_utils.opsctl_ingress_host import Ingress, verify_route
 from ansible.module_utils.opsctl_retire import retire_detached
 from ansible.module_utils.opsctl_swap_plan import (
     PlanError,
@@ -55,7 +58,8 @@ options:
   env_file: {type: str, description: The release's env file on the host.}
   extra_env: {type: dict, description: OPSCTL_* variables for every container.}
   services: {type: list, elements: dict, required: true, description: One spec per service (opsctl/deploy/plan.py service_specs).}
-  proxy: {type: dict, description: "The host proxy: name, image, conf_dir, ports; null without one."}
+  proxy: {type: dict, description: "The host proxy: kind ingress (the shared one: name, image, dir, ports,
+    bind, legacy, nginx_conf) or app (the app's own: name, image, conf_dir, ports, bind); null without one."}
   monitor: {type: float, description: Seconds a non-HTTP container must stay up.}
   drain: {type: float, description: Seconds old HTTP containers keep serving after the switch.}
   pull_missing: {type: bool, description: Pull the image when the host lacks it.}
@@ -108,6 +112,7 @@ def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
         "image": lambda: docker.run("image", "inspect", "--format", "{{.Id}}", p["image"], check=False)[0] == 0,
         "network": lambda: docker.run("network", "inspect", p["network"], check=False)[0] == 0,
         "proxy": lambda: docker.inspect(p["proxy"]["name"]) if p["proxy"] else None,
+        "legacy": lambda: docker.inspect(p["proxy"]["legacy"]) if p["proxy"] and p["proxy"].get("legacy") else None,
     }
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         futures = {name: pool.submit(call) for name, call in calls.items()}
@@ -116,7 +121,9 @@ def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
     containers = [{"name": r["Names"], "running": r.get("State") == "running", "labels": _labels(r.get("Labels", ""))}
                   for r in rows]
     proxy = None
-    if p["proxy"]:
+    if p["proxy"] and p["proxy"].get("kind") == "ingress":
+        proxy = ingress_facts(found["proxy"], found["legacy"])
+    elif p["proxy"]:
         info = found["proxy"]
         proxy = {"present": info is not None, "running": bool(info and info["State"]["Running"])}
     files = [s["upstream_file"] for s in p["services"] if s.get("upstream_file") and os.path.exists(s["upstream_file"])]
@@ -257,8 +264,24 @@ class Executor:
         text = (out + "\n" + err).strip()
         return (":\n" + text[-1500:]) if text else ""
 
+    @property
+    def ingress(self) -> Ingress | None:
+        if self.p["proxy"] and self.p["proxy"].get("kind") == "ingress":
+            return Ingress(lambda args: self.docker.run(*args, check=False), self.p["proxy"])
+        return None
+
+    def op_connect_proxy(self, step: Step) -> None:
+        assert self.ingress is not None
+        with _as_swap_error():
+            self.ingress.connect(step["network"])
+
     def op_start_proxy(self, step: Step) -> None:
         proxy, p = self.p["proxy"], self.p
+        if self.ingress:
+            with _as_swap_error():
+                self.ingress.start(step["ports"], step["networks"], step["replace"], step["legacy"])
+            self.log("started the ingress {}".format(proxy["name"]))
+            return
         if step["replace"]:
             self.docker.run("rm", "-f", proxy["name"])
         args = ["run", "-d", "--name", proxy["name"], "--network", p["network"], "--restart", "unless-stopped"]
@@ -272,6 +295,10 @@ class Executor:
         self.log("started proxy {}".format(proxy["name"]))
 
     def op_reload_proxy(self, step: Step | None = None) -> None:
+        if self.ingress:
+            with _as_swap_error():
+                self.ingress.reload()
+            return
         name, conf = self.p["proxy"]["name"], "/etc/nginx/opsctl/nginx.conf"
         rc, out, err = self.docker.run("exec", name, "nginx", "-t", "-q", "-c", conf, check=False)
         if rc != 0:
@@ -280,6 +307,11 @@ class Executor:
 
     def op_switch(self, step: Step) -> None:
         services = [self.services[n] for n in step["services"]]
+        if self.ingress:
+            with _as_swap_error():
+                self.ingress.switch(services, lambda s: verify_route(s, int(s["ingress_port"])))
+            self.log("ingress switched")
+            return
         previous: dict[str, str | None] = {}
         for s in services:
             path = s["upstream_file"]
@@ -313,6 +345,14 @@ class Executor:
     def op_retire(self, step: Step) -> None:
         retire_detached(_plain_docker, step["containers"], step["drain"], self.p["state_dir"], self.p["run_id"])
         self.log("retiring {} after a {:.1f}s drain".format(", ".join(str(c[0]) for c in step["containers"]), step["drain"]))
+
+
+@contextlib.contextmanager
+def _as_swap_error() -> Iterator[None]:
+    try:
+        yield
+    except (IngressError, OSError) as exc:
+        raise SwapError(str(exc)) from None
 
 
 # Which steps' time the module reports, under which name (opsctl/deploy/timings.py reads them).

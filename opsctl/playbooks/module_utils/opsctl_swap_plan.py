@@ -9,7 +9,9 @@ Facts:
     containers      every container on the host: {"name", "running", "labels": {...}}
     image_present   the release's image is on the host
     network_present the app's network exists
-    proxy           {"present", "running"} of the host's proxy container (absent: null)
+    proxy           {"present", "running"} of the host's proxy container (absent: null); for the
+                    shared ingress also "networks" and "ports" it has, and "legacy": the app's own
+                    proxy from before the shared ingress still exists (opsctl_ingress.ingress_facts)
     upstream_files  which of the services' upstream files exist
 
 Spec (the module's arguments): app, env, image, network, services, proxy, drain, pull_missing,
@@ -37,7 +39,8 @@ OPS = {
     "start": True,  # service, replica, name
     "adopt": False,  # service, replica, name: already running under its new name (started ahead)
     "check": False,  # name, service, kind: http | stays_up
-    "start_proxy": True,  # replace: a dead proxy container is removed first
+    "start_proxy": True,  # replace: a dead proxy container is removed first; ingress: ports, networks, legacy
+    "connect_proxy": True,  # network: the shared ingress joins the app's network
     "switch": True,  # services: write their upstream files, reload, verify; restore on failure
     "drop_upstream": True,  # path
     "reload_proxy": True,
@@ -69,11 +72,30 @@ def _prelude(facts: Facts, spec: Spec) -> list[Step]:
     return steps
 
 
+def _ingress_start(facts: Facts, spec: Spec) -> list[Step]:
+    """The shared ingress (spec proxy kind "ingress"): started (again, with every port and network
+    it had plus this app's) when it is not running or lacks a port; else joined to the app's network."""
+    proxy, wanted = facts.get("proxy") or {}, spec["proxy"]
+    ports = sorted({*proxy.get("ports", []), *wanted.get("ports", [])})
+    if not proxy.get("running") or ports != sorted(proxy.get("ports", [])):
+        networks = [spec["network"], *sorted(set(proxy.get("networks", [])) - {spec["network"]})]
+        return [{"op": "start_proxy", "replace": bool(proxy.get("present")), "ports": ports, "networks": networks,
+                 "legacy": wanted.get("legacy") if proxy.get("legacy") else None}]
+    steps: list[Step] = []
+    if spec["network"] not in proxy.get("networks", []):
+        steps.append({"op": "connect_proxy", "network": spec["network"]})
+    if proxy.get("legacy") and wanted.get("legacy"):  # stopped, or on ports the ingress does not use
+        steps.append({"op": "remove", "name": wanted["legacy"], "stop_timeout": 0})
+    return steps
+
+
 def _proxy_steps(facts: Facts, spec: Spec, http: list[str], dropped: list[str]) -> list[Step]:
     steps: list[Step] = []
     proxy = facts.get("proxy") or {}
     if http and spec.get("proxy"):
-        if not proxy.get("running"):
+        if spec["proxy"].get("kind") == "ingress":
+            steps += _ingress_start(facts, spec)
+        elif not proxy.get("running"):
             steps.append({"op": "start_proxy", "replace": bool(proxy.get("present"))})
         steps.append({"op": "switch", "services": http})
     steps += [{"op": "drop_upstream", "path": path} for path in dropped]
