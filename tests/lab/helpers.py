@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -13,9 +14,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsctl.paths import lab_dir
+
+if TYPE_CHECKING:
+    from opsctl.lab.state import LabState
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "examples" / "hello"
@@ -150,3 +154,93 @@ def wait_until_locked(env: dict[str, str], deadline: float = 90) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the deploy never took the lock")
+
+
+class Baseline:
+    """A version deployed on a freshly reset fleet, shared by one module's tests while it stands.
+
+    `ensure()` deploys it (after reset_fleet) the first time, and again whenever the last test
+    left anything else: another version on any host, a held lock, a host behind or unreachable, a
+    container that is not running and healthy. Tests that only need "VERSION is deployed
+    everywhere" then skip a whole deploy when the test before them changed nothing.
+    """
+
+    def __init__(self, version: str, env: dict[str, str]) -> None:
+        self.version = version
+        self.env = env
+        self.deployed = False
+
+    def standing(self) -> bool:
+        if not self.deployed or set(versions().values()) != {self.version}:
+            return False
+        lock = opsctl("lock", "status", "-e", "lab", "--json", env=self.env)
+        if lock.returncode != 0 or json.loads(lock.stdout)["locked"]:
+            return False
+        shown = opsctl("status", "-e", "lab", "--json", env=self.env)
+        if shown.returncode != 0:
+            return False
+        data = json.loads(shown.stdout)
+        lights = {c["light"] for containers in data["hosts"].values() for c in containers}
+        return (data["summary"]["ok"] and not data["behind"] and not data["unreachable"]
+                and lights <= {"healthy", "running"}
+                and data["summary"]["text"].endswith(f" {self.version} everywhere"))
+
+    def ensure(self) -> None:
+        if self.standing():
+            return
+        reset_fleet()
+        opsctl("deploy", self.version, "-e", "lab", env=self.env, check=True)
+        self.deployed = True
+
+
+# A health check that never passes: `opsctl build vbad --build-arg HELLO_FAIL_HEALTH=1`.
+FAIL_HEALTH = ("HELLO_FAIL_HEALTH=1",)
+_CONTEXT = ("Dockerfile", ".dockerignore", "hello.py")
+
+
+def _base_image_id() -> str:
+    from opsctl.lab.names import BASE_IMAGE
+
+    found = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", BASE_IMAGE],
+                           capture_output=True, text=True, timeout=60, check=False)
+    return found.stdout.strip()
+
+
+@dataclass
+class HelloImages:
+    """The example app's images in the lab's registry, built at most once per session and content.
+
+    Most lab modules need the same ones (v1, v2, a vbad whose health check never passes); each
+    used to build them again. need() builds a version only when this session has not built it yet
+    from the same content (Dockerfile, context, build args, base image), or when the registry no
+    longer holds the digest that build pushed (another test pushed the same tag, or `lab down`
+    emptied the registry).
+    """
+
+    lab: LabState
+    built: dict[str, tuple[str, str]] = field(default_factory=dict)  # version -> (content key, digest)
+
+    def _key(self, version: str, build_args: tuple[str, ...]) -> str:
+        digest = hashlib.sha256()
+        for name in _CONTEXT:
+            digest.update(name.encode() + b"\0" + (HELLO / name).read_bytes() + b"\0")
+        digest.update(json.dumps([version, list(build_args), _base_image_id()]).encode())
+        return digest.hexdigest()
+
+    def _in_registry(self, version: str) -> str | None:
+        from opsctl.lab import probes
+        from opsctl.lab.names import REGISTRY_USER
+        from opsctl.lab.state import PASSWORD_VAR, parse_secrets
+
+        password = parse_secrets(self.lab.secrets_env_path.read_text())[PASSWORD_VAR]
+        return probes.registry_digest(f"{self.lab.registry}/hello:{version}", (REGISTRY_USER, password))
+
+    def need(self, *versions: str, build_args: tuple[str, ...] = ()) -> None:
+        for version in versions:
+            key = self._key(version, build_args)
+            known = self.built.get(version)
+            if known and known[0] == key and self._in_registry(version) == known[1]:
+                continue
+            args = [arg for pair in build_args for arg in ("--build-arg", pair)]
+            proc = opsctl("build", version, "--allow-dirty", "--json", *args, check=True)
+            self.built[version] = (key, json.loads(proc.stdout)["digest"])

@@ -6,15 +6,14 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from opsctl.paths import state_home
 from tests.lab.helpers import (
     HELLO,
+    HelloImages,
     Load,
     hosts,
     http_ports,
@@ -41,17 +40,14 @@ def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2", "v3"):
-        run("build", version, "--allow-dirty", check=True)
-    run("build", "vbad", "--allow-dirty", "--build-arg", "HELLO_FAIL_HEALTH=1", check=True)
-    yield
-    # Leave the servers as the lab made them: other lab tests want their port 80 free.
-    reset_fleet()
+def images(images: HelloImages) -> HelloImages:
+    """The shared v1, v2 and vbad (tests/lab/conftest.py), and a v3."""
+    images.need("v3")
+    return images
 
 
 @pytest.fixture()
-def fleet(images: None) -> None:
+def fleet(images: HelloImages) -> None:
     reset_fleet()
 
 

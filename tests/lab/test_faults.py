@@ -12,20 +12,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.lab.helpers import (
     HELLO,
+    Baseline,
+    HelloImages,
     Load,
     get,
     http_ports,
     opsctl,
     releases,
-    reset_fleet,
     versions,
     wait_until_locked,
 )
@@ -35,18 +34,12 @@ pytestmark = pytest.mark.lab
 ENV = {"HELLO_SECRET_KEY": "faults-secret"}
 
 
-@pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2"):
-        opsctl("build", version, "--allow-dirty", env=ENV, check=True)
-    yield
-    reset_fleet()
+BASELINE = Baseline("v1", ENV)
 
 
 @pytest.fixture()
-def on_v1(images: None) -> None:
-    reset_fleet()
-    opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
+def on_v1(images: HelloImages) -> None:
+    BASELINE.ensure()
 
 
 def _playbook_processes() -> list[str]:

@@ -12,12 +12,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.lab.helpers import HELLO, get, hosts, http_ports, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HELLO, HelloImages, get, hosts, http_ports, opsctl, reset_fleet, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -29,12 +28,9 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def deployed(lab: Any) -> Iterator[None]:
+def deployed(images: HelloImages) -> None:
     reset_fleet()
-    run("build", "v1", "--allow-dirty")
     run("deploy", "v1", "-e", "lab")
-    yield
-    reset_fleet()
 
 
 def start(*args: str) -> subprocess.Popen[str]:

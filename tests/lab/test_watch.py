@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from opsctl.lab.names import container_name
-from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HELLO, HelloImages, hosts, opsctl, reset_fleet, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -62,9 +62,8 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
+def project(images: HelloImages, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
     reset_fleet()
-    opsctl("build", "v1", "--allow-dirty", env=ENV, check=True)
     opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
     receiver = Receiver()
     copy = tmp_path_factory.mktemp("watch") / "hello"
@@ -73,7 +72,6 @@ def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         f.write(f"notify:\n  - url: {receiver.url}\n    events: [failure]\n")
     yield copy, receiver
     receiver.server.shutdown()
-    reset_fleet()
 
 
 def test_watch_alerts_on_a_stopped_container_and_a_frozen_host(project: tuple[Path, Receiver]) -> None:

@@ -18,13 +18,13 @@ import pytest
 
 import opsctl as opsctl_pkg
 from opsctl.lab.names import NETWORK, container_name
-from tests.lab.helpers import HELLO, ROOT, hosts, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HELLO, HelloImages, hosts, opsctl, reset_fleet, ssh
 from tests.lab.test_watch import Receiver
 
 pytestmark = pytest.mark.lab
 
 ENV = {"HELLO_SECRET_KEY": f"s3cret-{uuid.uuid4().hex}"}
-LOCAL_IMAGE = "opsctl-ci:test"  # the same tag as test_image.py: one build serves both
+LOCAL_IMAGE = "opsctl-ci:test"  # the session's CI image (tests/lab/conftest.py), as test_image.py uses it
 PUSHED = f"localhost:5050/opsctl:{opsctl_pkg.__version__}"
 STATE = "/var/lib/opsctl/hello/lab/watch"
 
@@ -37,12 +37,10 @@ def gateway() -> str:
 
 
 @pytest.fixture(scope="module")
-def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
+def project(images: HelloImages, ci_image: str,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
+    assert ci_image == LOCAL_IMAGE
     reset_fleet()
-    built = subprocess.run([str(ROOT / "tools" / "build-image.sh"), LOCAL_IMAGE], cwd=ROOT, capture_output=True,
-                           text=True, timeout=900, stdin=subprocess.DEVNULL, check=False)
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    opsctl("build", "v1", "--allow-dirty", env=ENV, check=True)
     opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
     receiver = Receiver(gateway())
     copy = tmp_path_factory.mktemp("watch-install") / "hello"
@@ -52,7 +50,6 @@ def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     yield copy, receiver
     receiver.server.shutdown()
     opsctl("watch", "--uninstall", "-e", "lab", cwd=copy)
-    reset_fleet()
 
 
 def wait_for(what: str, check: Any, timeout: float) -> Any:
