@@ -6,17 +6,21 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opsctl.paths import lab_dir
+from tests.webhook_receiver import Receiver
 
 if TYPE_CHECKING:
     from opsctl.lab.state import LabState
@@ -244,3 +248,15 @@ class HelloImages:
             args = [arg for pair in build_args for arg in ("--build-arg", pair)]
             proc = opsctl("build", version, "--allow-dirty", "--json", *args, check=True)
             self.built[version] = (key, json.loads(proc.stdout)["digest"])
+
+
+@contextmanager
+def notified_copy(root: Path, address: str = "127.0.0.1") -> Iterator[tuple[Path, Receiver]]:
+    """A copy of examples/hello in `root` whose failures are sent to a webhook receiver listening
+    on `address` (127.0.0.1, or this machine's address on the lab's network for the servers)."""
+    with Receiver(address) as receiver:
+        copy = root / "hello"
+        shutil.copytree(HELLO, copy)
+        with (copy / "opsctl.yml").open("a") as config:
+            config.write(f"notify:\n  - url: {receiver.base}/hook\n    events: [failure]\n")
+        yield copy, receiver
