@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,12 +83,12 @@ def versions() -> dict[str, str]:
 
 
 def reset_fleet(app: str = "hello") -> None:
-    """Remove every trace of an app from the lab's servers (containers, state, ledger, lock)."""
-    for host in hosts():
-        ids = ssh(host, "docker", "ps", "-aq", "--filter", f"label=opsctl.app={app}").split()
-        if ids:
-            ssh(host, "docker", "rm", "-f", *ids)
-        ssh(host, "rm", "-rf", f"/var/lib/opsctl/{app}")
+    """Remove every trace of an app from the lab's servers (containers, state, ledger, lock): one
+    SSH connection per server, all servers at once (most lab tests start with this)."""
+    script = (f"ids=$(docker ps -aq --filter label=opsctl.app={app}) && "
+              f"{{ [ -z \"$ids\" ] || docker rm -f $ids >/dev/null; }} && rm -rf /var/lib/opsctl/{app}")
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(lambda host: ssh(host, "sh", "-c", script), hosts()))
 
 
 @dataclass
