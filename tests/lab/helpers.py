@@ -66,6 +66,14 @@ def ssh(host: str, *command: str, check: bool = True) -> str:
     return proc.stdout
 
 
+def release_containers() -> list[str]:
+    """Names of the example's release-step containers on every server (running or not)."""
+    found = []
+    for host in hosts():
+        found += ssh(host, "docker", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=hello-lab-release").split()
+    return found
+
+
 def http_ports() -> dict[str, int]:
     return {name: int(v["opsctl_http_port"]) for name, v in hosts().items()}
 

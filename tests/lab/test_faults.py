@@ -24,6 +24,7 @@ from tests.lab.helpers import (
     get,
     http_ports,
     opsctl,
+    release_containers,
     releases,
     versions,
     wait_until_locked,
@@ -143,11 +144,12 @@ def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Pa
     config.write_text(text.replace(migrate, 'command: ["python3", "-c", "import time; time.sleep(40)"]'))
     deploy = _deploy_v2_in_own_session(cwd=app)
     deadline = time.monotonic() + 60
-    while not any("prepare.yml" in p for p in _playbook_processes()):
+    while not release_containers():  # lock, configs and pull are done; the release step is running
         assert time.monotonic() < deadline and deploy.poll() is None, deploy.communicate()
-        time.sleep(0.1)
-    time.sleep(6)  # lock, configs and pull are done; the release step is running
+        time.sleep(0.2)
+    time.sleep(1)  # well into the step's silent sleep
     assert deploy.poll() is None
+    assert any("prepare.yml" in p for p in _playbook_processes())
     killed = time.monotonic()
     os.killpg(deploy.pid, signal.SIGKILL)
     deploy.communicate(timeout=30)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.lab.helpers import HELLO, HelloImages, hosts, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HELLO, HelloImages, opsctl, release_containers, reset_fleet
 
 pytestmark = pytest.mark.lab
 
@@ -39,13 +39,6 @@ def slow_release(images: HelloImages, tmp_path: Path) -> Iterator[Path]:
     (copy / "opsctl.yml").write_text(yaml.safe_dump(config))
     yield copy
     reset_fleet()
-
-
-def release_containers() -> list[str]:
-    found = []
-    for host in hosts():
-        found += ssh(host, "docker", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=hello-lab-release").split()
-    return found
 
 
 def unlocked(cwd: Path) -> bool:
