@@ -172,19 +172,23 @@ def wait_until_locked(env: dict[str, str], deadline: float = 90) -> None:
 class Baseline:
     """A version deployed on a freshly reset fleet, shared by one module's tests while it stands.
 
-    `ensure()` deploys it (after reset_fleet) the first time, and again whenever the last test
-    left anything else: another version on any host, a held lock, a host behind or unreachable, a
-    container that is not running and healthy. Tests that only need "VERSION is deployed
-    everywhere" then skip a whole deploy when the test before them changed nothing.
+    `ensure()` deploys it (after a reset) unless the fleet has been this module's since its last
+    reset and still shows exactly that: the version on every host, healthy and running, no lock
+    held, no host behind or unreachable. Tests that only need "VERSION is deployed everywhere" then
+    skip a whole deploy when the test before them left the fleet so.
     """
 
     def __init__(self, version: str, env: dict[str, str]) -> None:
         self.version = version
         self.env = env
-        self.deployed = False
+        self.owned = False  # the fleet has been reset by this module (nobody else's deploy is on it)
+
+    def reset(self) -> None:
+        reset_fleet()
+        self.owned = True
 
     def standing(self) -> bool:
-        if not self.deployed or set(versions().values()) != {self.version}:
+        if not self.owned or set(versions().values()) != {self.version}:
             return False
         lock = opsctl("lock", "status", "-e", "lab", "--json", env=self.env)
         if lock.returncode != 0 or json.loads(lock.stdout)["locked"]:
@@ -201,9 +205,8 @@ class Baseline:
     def ensure(self) -> None:
         if self.standing():
             return
-        reset_fleet()
+        self.reset()
         opsctl("deploy", self.version, "-e", "lab", env=self.env, check=True)
-        self.deployed = True
 
 
 # A health check that never passes: `opsctl build vbad --build-arg HELLO_FAIL_HEALTH=1`.
