@@ -190,11 +190,10 @@ class Baseline:
     def standing(self) -> bool:
         if not self.owned or set(versions().values()) != {self.version}:
             return False
-        lock = opsctl("lock", "status", "-e", "lab", "--json", env=self.env)
-        if lock.returncode != 0 or json.loads(lock.stdout)["locked"]:
-            return False
-        shown = opsctl("status", "-e", "lab", "--json", env=self.env)
-        if shown.returncode != 0:
+        with ThreadPoolExecutor() as pool:  # the lock and the fleet's status, read side by side
+            lock, shown = pool.map(lambda words: opsctl(*words, "-e", "lab", "--json", env=self.env),
+                                   [("lock", "status"), ("status",)])
+        if lock.returncode != 0 or json.loads(lock.stdout)["locked"] or shown.returncode != 0:
             return False
         data = json.loads(shown.stdout)
         lights = {c["light"] for containers in data["hosts"].values() for c in containers}
