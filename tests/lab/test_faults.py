@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -270,10 +271,12 @@ def test_registry_stopped_before_the_pull(on_v1: None) -> None:
 def test_a_full_disk_on_one_host_during_the_pull(on_v1: None, tmp_path: Path) -> None:
     # A new layer must be fetched, so the image carries 2 MB of its own; the engine downloads
     # layers into /var/lib/docker/tmp, over which a full 64 KiB tmpfs is mounted on one host.
+    # The step names this run, so the build cache cannot hand back a layer that an earlier run
+    # (on a lab kept between runs) already left on the servers.
     app = tmp_path / "hello"
     shutil.copytree(HELLO, app)
     with (app / "Dockerfile").open("a") as dockerfile:
-        dockerfile.write("RUN head -c 2000000 /dev/urandom >/app/filler.bin\n")
+        dockerfile.write(f"RUN head -c 2000000 /dev/urandom >/app/filler.bin  # run {uuid.uuid4().hex}\n")
     opsctl("build", "vdisk", "--allow-dirty", cwd=app, env=ENV, check=True)
     full = sorted(http_ports())[-1]
     before = releases()
