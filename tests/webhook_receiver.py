@@ -99,8 +99,9 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         self.received: list[Received] = []
+        self._read = 0  # how far expect() has read
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -129,13 +130,14 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((address, 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> Receiver:
         self.thread.start()
@@ -147,3 +149,18 @@ class Receiver:
 
     def on(self, prefix: str) -> list[Received]:
         return [r for r in self.received if r.path.startswith(prefix)]
+
+    def expect(self, words: str, timeout: float) -> Any:
+        """The next JSON message (after the last one expect() returned) whose title has `words`,
+        within `timeout` seconds; the ones before it are passed over."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            while self._read < len(self.received):
+                message = self.received[self._read].json()
+                self._read += 1
+                seen.append(message.get("title"))
+                if words in str(message.get("title")):
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"no message with {words!r} within {timeout} s; got {seen}")

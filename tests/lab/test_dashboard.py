@@ -5,11 +5,9 @@ while a deploy started from the CLI swaps the hosts. Saves docs/img/dashboard.pn
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +18,7 @@ from typing import Any
 import pytest
 
 from opsctl.observe.topology import dom_id
-from tests.lab.helpers import HELLO, ROOT, get, hosts, http_ports, opsctl, reset_fleet
+from tests.lab.helpers import HELLO, ROOT, HelloImages, get, hosts, http_ports, opsctl, reset_fleet
 
 pytestmark = pytest.mark.lab
 
@@ -29,13 +27,9 @@ SCREENSHOT = ROOT / "docs" / "img" / "dashboard.png"
 
 
 @pytest.fixture(scope="module")
-def deployed(lab: Any) -> Iterator[None]:
+def deployed(images: HelloImages) -> None:
     reset_fleet()
-    for version in ("v1", "v2"):
-        opsctl("build", version, "--allow-dirty", env=ENV, check=True)
     opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
-    yield
-    reset_fleet()
 
 
 @pytest.fixture()
@@ -54,29 +48,6 @@ def dashboard(deployed: None) -> Iterator[str]:
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "Traceback" not in err
-
-
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver_bin):
-        pytest.fail("chromium and chromium-driver are not installed (tools/setup-machine.sh installs them)")
-    profile = tempfile.mkdtemp(prefix="opsctl-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1500,1250",
-                f"--user-data-dir={profile}"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_bin), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def light(driver: Any, key: str) -> str | None:

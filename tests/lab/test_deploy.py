@@ -6,21 +6,20 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from opsctl.paths import state_home
 from tests.lab.helpers import (
     HELLO,
+    Baseline,
+    HelloImages,
     Load,
     hosts,
     http_ports,
     opsctl,
     releases,
-    reset_fleet,
     ssh,
     status,
     versions,
@@ -41,18 +40,24 @@ def run(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2", "v3"):
-        run("build", version, "--allow-dirty", check=True)
-    run("build", "vbad", "--allow-dirty", "--build-arg", "HELLO_FAIL_HEALTH=1", check=True)
-    yield
-    # Leave the servers as the lab made them: other lab tests want their port 80 free.
-    reset_fleet()
+def images(images: HelloImages) -> HelloImages:
+    """The shared v1, v2 and vbad (tests/lab/conftest.py), and a v3."""
+    images.need("v3")
+    return images
+
+
+BASELINE = Baseline("v1", ENV)
 
 
 @pytest.fixture()
-def fleet(images: None) -> None:
-    reset_fleet()
+def fleet(images: HelloImages) -> None:
+    BASELINE.reset()
+
+
+@pytest.fixture()
+def on_v1(images: HelloImages) -> None:
+    """v1 deployed everywhere: by the test before, or else now after a reset."""
+    BASELINE.ensure()
 
 
 def load() -> Load:
@@ -116,8 +121,7 @@ def test_deploy_and_rollback_without_failed_requests(fleet: None) -> None:
         assert len(clocks) == (1 if host == names[0] else 0)
 
 
-def test_unhealthy_release_rolls_back_everywhere(fleet: None) -> None:
-    assert run("deploy", "v1", "-e", "lab").returncode == 0
+def test_unhealthy_release_rolls_back_everywhere(on_v1: None) -> None:
     with load() as traffic:
         bad = run("deploy", "vbad", "-e", "lab")
     assert bad.returncode == 1
@@ -193,8 +197,7 @@ def test_secrets_never_leak(fleet: None) -> None:
         assert SECRET not in ssh(name, "ps", "auxww")
 
 
-def test_logs_and_exec_reach_the_current_release(fleet: None) -> None:
-    assert run("deploy", "v1", "-e", "lab").returncode == 0
+def test_logs_and_exec_reach_the_current_release(on_v1: None) -> None:
     logs = run("logs", "web", "-e", "lab", "-n", "5")
     assert logs.returncode == 0, logs.stderr
     for host in hosts():
@@ -219,10 +222,9 @@ def _deploy_in_background() -> subprocess.Popen[str]:
 
 
 
-def test_ctrl_c_releases_the_lock(fleet: None) -> None:
+def test_ctrl_c_releases_the_lock(on_v1: None) -> None:
     import signal
 
-    assert run("deploy", "v1", "-e", "lab").returncode == 0
     deploy = _deploy_in_background()
     wait_until_locked(ENV)
     deploy.send_signal(signal.SIGINT)
@@ -231,8 +233,7 @@ def test_ctrl_c_releases_the_lock(fleet: None) -> None:
     assert '"locked": false' in run("lock", "status", "-e", "lab", "--json").stdout
 
 
-def test_lock_of_a_killed_deploy_can_be_seen_and_released(fleet: None) -> None:
-    assert run("deploy", "v1", "-e", "lab").returncode == 0
+def test_lock_of_a_killed_deploy_can_be_seen_and_released(on_v1: None) -> None:
     deploy = _deploy_in_background()
     wait_until_locked(ENV)
     deploy.kill()

@@ -7,12 +7,10 @@ faults mid-deploy too); these are the causes an operator brings about by mistake
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from tests.lab.helpers import Load, get, http_ports, opsctl, releases, reset_fleet, ssh, versions
+from tests.lab.helpers import Baseline, HelloImages, Load, get, http_ports, opsctl, releases, ssh, versions
 
 pytestmark = pytest.mark.lab
 
@@ -20,19 +18,12 @@ ENV = {"HELLO_SECRET_KEY": "causes-secret"}
 LOG_HINT = "Ansible's events for this run are in"
 
 
-@pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2"):
-        opsctl("build", version, "--allow-dirty", env=ENV, check=True)
-    opsctl("build", "vbad", "--allow-dirty", "--build-arg", "HELLO_FAIL_HEALTH=1", env=ENV, check=True)
-    yield
-    reset_fleet()
+BASELINE = Baseline("v1", ENV)
 
 
 @pytest.fixture()
-def on_v1(images: None) -> None:
-    reset_fleet()
-    opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
+def on_v1(images: HelloImages) -> None:
+    BASELINE.ensure()
 
 
 def _traffic(hosts: list[str] | None = None) -> Load:

@@ -12,20 +12,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.lab.helpers import (
     HELLO,
+    Baseline,
+    HelloImages,
     Load,
     get,
     http_ports,
     opsctl,
+    release_containers,
     releases,
-    reset_fleet,
     versions,
     wait_until_locked,
 )
@@ -35,18 +36,12 @@ pytestmark = pytest.mark.lab
 ENV = {"HELLO_SECRET_KEY": "faults-secret"}
 
 
-@pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2"):
-        opsctl("build", version, "--allow-dirty", env=ENV, check=True)
-    yield
-    reset_fleet()
+BASELINE = Baseline("v1", ENV)
 
 
 @pytest.fixture()
-def on_v1(images: None) -> None:
-    reset_fleet()
-    opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
+def on_v1(images: HelloImages) -> None:
+    BASELINE.ensure()
 
 
 def _playbook_processes() -> list[str]:
@@ -150,11 +145,12 @@ def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Pa
     config.write_text(text.replace(migrate, 'command: ["python3", "-c", "import time; time.sleep(40)"]'))
     deploy = _deploy_v2_in_own_session(cwd=app)
     deadline = time.monotonic() + 60
-    while not any("prepare.yml" in p for p in _playbook_processes()):
+    while not release_containers():  # lock, configs and pull are done; the release step is running
         assert time.monotonic() < deadline and deploy.poll() is None, deploy.communicate()
-        time.sleep(0.1)
-    time.sleep(6)  # lock, configs and pull are done; the release step is running
+        time.sleep(0.2)
+    time.sleep(1)  # well into the step's silent sleep
     assert deploy.poll() is None
+    assert any("prepare.yml" in p for p in _playbook_processes())
     killed = time.monotonic()
     os.killpg(deploy.pid, signal.SIGKILL)
     deploy.communicate(timeout=30)
@@ -275,10 +271,12 @@ def test_registry_stopped_before_the_pull(on_v1: None) -> None:
 def test_a_full_disk_on_one_host_during_the_pull(on_v1: None, tmp_path: Path) -> None:
     # A new layer must be fetched, so the image carries 2 MB of its own; the engine downloads
     # layers into /var/lib/docker/tmp, over which a full 64 KiB tmpfs is mounted on one host.
+    # The step names this run, so the build cache cannot hand back a layer that an earlier run
+    # (on a lab kept between runs) already left on the servers.
     app = tmp_path / "hello"
     shutil.copytree(HELLO, app)
     with (app / "Dockerfile").open("a") as dockerfile:
-        dockerfile.write("RUN head -c 2000000 /dev/urandom >/app/filler.bin\n")
+        dockerfile.write(f"RUN head -c 2000000 /dev/urandom >/app/filler.bin  # run {uuid.uuid4().hex}\n")
     opsctl("build", "vdisk", "--allow-dirty", cwd=app, env=ENV, check=True)
     full = sorted(http_ports())[-1]
     before = releases()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HELLO, HelloImages, hosts, opsctl, reset_fleet, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -48,19 +48,11 @@ class Markers:
 
 
 @pytest.fixture()
-def markers(images: None) -> Iterator[Markers]:
+def markers(images: HelloImages) -> Iterator[Markers]:
     reset_fleet()
     found = Markers()
     yield found
     found.cleanup()
-
-
-@pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2"):
-        opsctl("build", version, "--allow-dirty", env=ENV, check=True)
-    yield
-    reset_fleet()
 
 
 def project(tmp_path: Path, change: Any) -> Path:

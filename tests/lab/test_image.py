@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
 
 import pytest
 
 import opsctl
 from opsctl.paths import lab_dir
-from tests.lab.helpers import HELLO, ROOT
+from tests.lab.helpers import HELLO
 
 pytestmark = pytest.mark.lab
-
-TAG = "opsctl-ci:test"
-
 
 def docker_run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """opsctl in the image, in examples/hello, with the lab's files and network (as a CI job would
@@ -29,15 +25,8 @@ def docker_run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[
     )
 
 
-@pytest.fixture(scope="module")
-def image(lab: Any) -> str:
-    built = subprocess.run([str(ROOT / "tools" / "build-image.sh"), TAG], cwd=ROOT, capture_output=True,
-                           text=True, timeout=900, stdin=subprocess.DEVNULL, check=False)
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    return TAG
-
-
-def test_the_image_runs_opsctl(image: str) -> None:
+def test_the_image_runs_opsctl(ci_image: str) -> None:
+    image = ci_image
     version = docker_run(image, "--version")
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"opsctl {opsctl.__version__}"
@@ -46,8 +35,8 @@ def test_the_image_runs_opsctl(image: str) -> None:
     assert json.loads(checked.stdout)["app"] == "hello"
 
 
-def test_the_image_reaches_the_lab_servers(image: str) -> None:
-    status = docker_run(image, "status", "-e", "lab", "--json")
+def test_the_image_reaches_the_lab_servers(ci_image: str) -> None:
+    status = docker_run(ci_image, "status", "-e", "lab", "--json")
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["env"] == "lab" and not data["unreachable"]

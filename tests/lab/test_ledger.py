@@ -13,14 +13,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh, wait_until_locked
+from tests.lab.helpers import HELLO, HelloImages, hosts, opsctl, reset_fleet, ssh, wait_until_locked
 
 pytestmark = pytest.mark.lab
 
@@ -66,17 +65,8 @@ def clean_output(proc: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
 
 
-@pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2"):
-        proc = run("build", version, "--allow-dirty")
-        assert proc.returncode == 0, proc.stderr
-    yield
-    reset_fleet()
-
-
 @pytest.fixture()
-def fleet(images: None) -> None:
+def fleet(images: HelloImages) -> None:
     reset_fleet()
 
 

@@ -12,12 +12,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.lab.helpers import HELLO, get, hosts, http_ports, opsctl, reset_fleet, ssh
+from opsctl.paths import lab_dir
+from tests.lab.helpers import HELLO, HelloImages, get, hosts, http_ports, opsctl, reset_fleet, ssh
 
 pytestmark = pytest.mark.lab
 
@@ -29,17 +30,14 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def deployed(lab: Any) -> Iterator[None]:
+def deployed(images: HelloImages) -> None:
     reset_fleet()
-    run("build", "v1", "--allow-dirty")
     run("deploy", "v1", "-e", "lab")
-    yield
-    reset_fleet()
 
 
-def start(*args: str) -> subprocess.Popen[str]:
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "opsctl", *args], cwd=HELLO, env={**os.environ, **ENV},
+        [sys.executable, "-m", "opsctl", *args], cwd=HELLO, env={**os.environ, **ENV, **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -72,9 +70,16 @@ def test_status_has_lights_and_a_summary(deployed: None) -> None:
     assert "lab: 6/6 web healthy" in human.stdout
 
 
-def test_status_watch_refreshes_until_ctrl_c(deployed: None) -> None:
-    proc = start("status", "-e", "lab", "--watch", "--interval", "1")
-    time.sleep(10)
+def test_status_watch_refreshes_until_ctrl_c(deployed: None, tmp_path: Path) -> None:
+    # A state home of its own: each refresh is one playbook run, whose artifacts land in its runs/.
+    home = tmp_path / "home"
+    proc = start("status", "-e", "lab", "--watch", "--interval", "1",
+                 env={"OPSCTL_HOME": str(home), "OPSCTL_LAB_DIR": str(lab_dir())})
+    deadline = time.monotonic() + 60
+    while len(list((home / "runs").glob("*/artifacts/*/status"))) < 2:  # two reads of the fleet done
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "status --watch did not read the fleet twice within 60 s"
+        time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err

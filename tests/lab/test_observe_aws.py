@@ -22,9 +22,7 @@ import yaml
 from opsctl.lab.names import AWS_ENDPOINT
 from opsctl.observe.topology import dom_id
 from tests.lab.helpers import ROOT, hosts
-from tests.lab.test_dashboard import browser, light, wait
-
-__all__ = ["browser"]  # the headless Chromium fixture, shared with test_dashboard
+from tests.lab.test_dashboard import light, wait
 
 pytestmark = pytest.mark.lab
 

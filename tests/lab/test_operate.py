@@ -10,14 +10,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.lab.helpers import HELLO, Load, hosts, http_ports, opsctl, reset_fleet, versions
+from tests.lab.helpers import HELLO, HelloImages, Load, hosts, http_ports, opsctl, reset_fleet, versions
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.lab
@@ -37,15 +36,6 @@ with open("hooks.log", "a") as log:
 """
 
 
-@pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2"):
-        opsctl("build", version, "--allow-dirty", check=True)
-    opsctl("build", "vbad", "--allow-dirty", "--build-arg", "HELLO_FAIL_HEALTH=1", check=True)
-    yield
-    reset_fleet()
-
-
 def project(tmp_path: Path, **changes: Any) -> Path:
     """A copy of the example's opsctl.yml in tmp_path with `changes` merged in (deploys only)."""
     config = yaml.safe_load((HELLO / "opsctl.yml").read_text())
@@ -63,7 +53,7 @@ def run(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
 # --- hooks and notifications ------------------------------------------------------------------
 
 
-def test_hooks_and_slack_messages_of_a_deploy_a_failed_deploy_and_a_rollback(images: None, tmp_path: Path) -> None:
+def test_hooks_and_slack_messages_of_a_deploy_a_failed_deploy_and_a_rollback(images: HelloImages, tmp_path: Path) -> None:
     reset_fleet()
     with Receiver() as receiver:
         where = project(tmp_path, notify=[
@@ -177,7 +167,7 @@ class TargetGroupWatch:
         self._thread.join(timeout=10)
 
 
-def test_deploy_takes_each_host_out_of_the_target_group_around_its_swap(images: None, tmp_path: Path) -> None:
+def test_deploy_takes_each_host_out_of_the_target_group_around_its_swap(images: HelloImages, tmp_path: Path) -> None:
     reset_fleet()
     from opsctl.lab import ec2
 
@@ -219,7 +209,7 @@ def test_deploy_takes_each_host_out_of_the_target_group_around_its_swap(images: 
     assert watch.changes == [step for host in order for step in (("out", host, "v2"), ("in", host, "v1"))]
 
 
-def test_a_load_balancer_failure_names_group_target_and_reason(images: None, tmp_path: Path) -> None:
+def test_a_load_balancer_failure_names_group_target_and_reason(images: HelloImages, tmp_path: Path) -> None:
     reset_fleet()
     config = yaml.safe_load((HELLO / "opsctl.yml").read_text())
     lab_env = config["environments"]["lab"]
@@ -237,7 +227,7 @@ def test_a_load_balancer_failure_names_group_target_and_reason(images: None, tmp
 # --- exec -i ----------------------------------------------------------------------------------
 
 
-def test_exec_i_gives_a_terminal_in_the_current_release(images: None) -> None:
+def test_exec_i_gives_a_terminal_in_the_current_release(images: HelloImages) -> None:
     import pty
     import select
 

@@ -17,27 +17,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HELLO, HelloImages, opsctl, release_containers, reset_fleet
 
 pytestmark = pytest.mark.lab
 
 ENV = {"HELLO_SECRET_KEY": f"s3cret-{uuid.uuid4().hex}"}
 
 
-@pytest.fixture(scope="module")
-def image(lab: Any) -> Iterator[None]:
-    opsctl("build", "v1", "--allow-dirty", env=ENV, check=True)
-    yield
-    reset_fleet()
-
-
 @pytest.fixture()
-def slow_release(image: None, tmp_path: Path) -> Iterator[Path]:
+def slow_release(images: HelloImages, tmp_path: Path) -> Iterator[Path]:
     """A copy of examples/hello whose release command sleeps for five minutes."""
     reset_fleet()
     copy = tmp_path / "hello"
@@ -47,13 +39,6 @@ def slow_release(image: None, tmp_path: Path) -> Iterator[Path]:
     (copy / "opsctl.yml").write_text(yaml.safe_dump(config))
     yield copy
     reset_fleet()
-
-
-def release_containers() -> list[str]:
-    found = []
-    for host in hosts():
-        found += ssh(host, "docker", "ps", "-a", "--format", "{{.Names}}", "--filter", "name=hello-lab-release").split()
-    return found
 
 
 def unlocked(cwd: Path) -> bool:

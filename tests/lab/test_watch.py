@@ -3,77 +3,31 @@ alert, and their recovery another, to a local webhook receiver within 10 s."""
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from opsctl.lab.names import container_name
-from tests.lab.helpers import HELLO, hosts, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HelloImages, hosts, notified_copy, opsctl, reset_fleet, ssh
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.lab
 
 ENV = {"HELLO_SECRET_KEY": f"s3cret-{uuid.uuid4().hex}"}
 
 
-class Receiver:
-    def __init__(self, address: str = "127.0.0.1") -> None:
-        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
-        messages = self.messages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                messages.put(json.loads(body))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer((address, 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://{address}:{self.server.server_address[1]}/hook"
-
-    def expect(self, words: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        seen = []
-        while time.monotonic() < deadline:
-            try:
-                msg = self.messages.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            seen.append(msg.get("title"))
-            if words in str(msg.get("title")):
-                return msg
-        raise AssertionError(f"no alert with {words!r} within {timeout} s; got {seen}")
-
-
 @pytest.fixture(scope="module")
-def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
+def project(images: HelloImages, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
     reset_fleet()
-    opsctl("build", "v1", "--allow-dirty", env=ENV, check=True)
     opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
-    receiver = Receiver()
-    copy = tmp_path_factory.mktemp("watch") / "hello"
-    shutil.copytree(HELLO, copy)
-    with (copy / "opsctl.yml").open("a") as f:
-        f.write(f"notify:\n  - url: {receiver.url}\n    events: [failure]\n")
-    yield copy, receiver
-    receiver.server.shutdown()
-    reset_fleet()
+    with notified_copy(tmp_path_factory.mktemp("watch")) as found:
+        yield found
 
 
 def test_watch_alerts_on_a_stopped_container_and_a_frozen_host(project: tuple[Path, Receiver]) -> None:

@@ -6,7 +6,6 @@ receiver on this machine within 10 s, and `--uninstall` leaves nothing behind on
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import uuid
@@ -18,13 +17,13 @@ import pytest
 
 import opsctl as opsctl_pkg
 from opsctl.lab.names import NETWORK, container_name
-from tests.lab.helpers import HELLO, ROOT, hosts, opsctl, reset_fleet, ssh
-from tests.lab.test_watch import Receiver
+from tests.lab.helpers import HelloImages, hosts, notified_copy, opsctl, reset_fleet, ssh
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.lab
 
 ENV = {"HELLO_SECRET_KEY": f"s3cret-{uuid.uuid4().hex}"}
-LOCAL_IMAGE = "opsctl-ci:test"  # the same tag as test_image.py: one build serves both
+LOCAL_IMAGE = "opsctl-ci:test"  # the session's CI image (tests/lab/conftest.py), as test_image.py uses it
 PUSHED = f"localhost:5050/opsctl:{opsctl_pkg.__version__}"
 STATE = "/var/lib/opsctl/hello/lab/watch"
 
@@ -37,22 +36,14 @@ def gateway() -> str:
 
 
 @pytest.fixture(scope="module")
-def project(lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
+def project(images: HelloImages, ci_image: str,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Receiver]]:
+    assert ci_image == LOCAL_IMAGE
     reset_fleet()
-    built = subprocess.run([str(ROOT / "tools" / "build-image.sh"), LOCAL_IMAGE], cwd=ROOT, capture_output=True,
-                           text=True, timeout=900, stdin=subprocess.DEVNULL, check=False)
-    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    opsctl("build", "v1", "--allow-dirty", env=ENV, check=True)
     opsctl("deploy", "v1", "-e", "lab", env=ENV, check=True)
-    receiver = Receiver(gateway())
-    copy = tmp_path_factory.mktemp("watch-install") / "hello"
-    shutil.copytree(HELLO, copy)
-    with (copy / "opsctl.yml").open("a") as f:
-        f.write(f"notify:\n  - url: {receiver.url}\n    events: [failure]\n")
-    yield copy, receiver
-    receiver.server.shutdown()
-    opsctl("watch", "--uninstall", "-e", "lab", cwd=copy)
-    reset_fleet()
+    with notified_copy(tmp_path_factory.mktemp("watch-install"), gateway()) as (copy, receiver):
+        yield copy, receiver
+        opsctl("watch", "--uninstall", "-e", "lab", cwd=copy)
 
 
 def wait_for(what: str, check: Any, timeout: float) -> Any:
@@ -72,7 +63,7 @@ def test_installed_watcher_alerts_from_the_fleet_and_uninstall_leaves_nothing(pr
                        cwd=path, env=ENV)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert json.loads(installed.stdout)["installed"]["host"] == lab1  # the primary, by default
-    assert receiver.url not in installed.stdout + installed.stderr  # the webhook URL is not printed
+    assert receiver.base not in installed.stdout + installed.stderr  # the webhook URL is not printed
 
     # One watcher, on lab1, restarted by Docker; its files private; no secret on its command line.
     assert ssh(lab1, "docker", "inspect", "--format", "{{.HostConfig.RestartPolicy.Name}}",
@@ -83,7 +74,7 @@ def test_installed_watcher_alerts_from_the_fleet_and_uninstall_leaves_nothing(pr
                                                    ("id_ed25519", "opsctl.yml", "inventory.yml", "known_hosts")))
     assert [line.split()[0] for line in modes.splitlines()] == ["700", "600", "600", "600", "600"]
     args = ssh(lab1, "docker", "inspect", "--format", "{{json .Args}} {{json .Config.Env}}", "hello-lab-watch")
-    assert receiver.url not in args and "PRIVATE KEY" not in args
+    assert receiver.base not in args and "PRIVATE KEY" not in args
 
     status = json.loads(opsctl("status", "-e", "lab", "--json", cwd=path, env=ENV, check=True).stdout)
     assert f"watch on {lab1}" in status["summary"]["text"]
