@@ -39,8 +39,8 @@ def timed(*args: str, env: dict[str, str], traffic_on: bool = True) -> tuple[flo
         raise SystemExit(f"opsctl {' '.join(args)} failed:\n{proc.stderr}")
     # The per-phase breakdown (--timings), as the command printed it.
     breakdown = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("wall time:")]
-    print(f"opsctl {' '.join(args)}{' (traffic)' if traffic_on else ''}: {took:.2f} s; "
-          f"{breakdown[-1] if breakdown else ''}", flush=True)
+    print(f"opsctl {' '.join(args)}{' (traffic)' if traffic_on else ''}: {took:.2f} s, "
+          f"{traffic.failed} failed requests; {breakdown[-1] if breakdown else ''}", flush=True)
     return took, traffic.failed
 
 
