@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.lab.helpers import FAIL_HEALTH, ROOT, HelloImages, reset_fleet
+from tests.lab.helpers import FAIL_HEALTH, ROOT, HelloImages, remove_ingress, reset_fleet
 
 if TYPE_CHECKING:
     from opsctl.lab.state import LabState
@@ -30,6 +30,7 @@ def images(hello_images: HelloImages) -> Iterator[HelloImages]:
     hello_images.need("vbad", build_args=FAIL_HEALTH)
     yield hello_images
     reset_fleet()
+    remove_ingress()  # shared by apps, so reset_fleet leaves it; it holds the servers' port 80
 
 
 CI_IMAGE = "opsctl-ci:test"

@@ -90,6 +90,14 @@ def versions() -> dict[str, str]:
     return {h: get(f"http://127.0.0.1:{p}/version")[1].strip() for h, p in http_ports().items()}
 
 
+def docker(*args: str) -> str:
+    """`docker` on this machine (the lab's servers are its containers); a failure shows docker's words."""
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
 def reset_fleet(app: str = "hello") -> None:
     """Remove every trace of an app from the lab's servers (containers, state, ledger, lock, its
     routes on the shared ingress): one SSH connection per server, all servers at once (most lab
@@ -106,9 +114,9 @@ def reset_fleet(app: str = "hello") -> None:
 def remove_ingress() -> None:
     """Remove the shared ingress and its files from every lab server (lab tests that deploy with
     the app's own proxy want port 80 free)."""
-    for host in hosts():
-        ssh(host, "docker", "rm", "-f", "opsctl-ingress", check=False)
-        ssh(host, "rm", "-rf", "/var/lib/opsctl/_ingress")
+    script = "docker rm -f opsctl-ingress >/dev/null 2>&1; rm -rf /var/lib/opsctl/_ingress"
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(lambda host: ssh(host, "sh", "-c", script), hosts()))
 
 
 @dataclass

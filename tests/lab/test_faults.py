@@ -22,6 +22,7 @@ from tests.lab.helpers import (
     Baseline,
     HelloImages,
     Load,
+    docker,
     get,
     http_ports,
     opsctl,
@@ -160,10 +161,6 @@ def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Pa
     assert set(versions().values()) == {"v1"}
 
 
-def _docker(*args: str) -> None:
-    subprocess.run(["docker", *args], check=True, capture_output=True, timeout=60)
-
-
 def test_a_host_lost_mid_roll_is_noticed_in_seconds(on_v1: None) -> None:
     from opsctl.lab.names import container_name
 
@@ -174,12 +171,12 @@ def test_a_host_lost_mid_roll_is_noticed_in_seconds(on_v1: None) -> None:
         with Load(healthy) as traffic:
             deploy = _deploy_v2_in_own_session()
             _wait_for_first_swap(deploy)
-            _docker("pause", container_name(lost))
+            docker("pause", container_name(lost))
             paused = time.monotonic()
             _, err = deploy.communicate(timeout=180)
             took = time.monotonic() - paused
     finally:
-        _docker("unpause", container_name(lost))
+        docker("unpause", container_name(lost))
     print(f"host lost mid-roll: opsctl finished {took:.1f}s after {lost} was paused")
     assert deploy.returncode == 1, err
     assert lost in err, err
@@ -197,7 +194,7 @@ def _host_docker(host: str, script: str) -> None:
     """A shell line inside a lab server's container (its own Docker engine, its mounts)."""
     from opsctl.lab.names import container_name
 
-    _docker("exec", container_name(host), "sh", "-c", script)
+    docker("exec", container_name(host), "sh", "-c", script)
 
 
 def _versions_of(hosts: list[str]) -> dict[str, str]:
@@ -247,11 +244,11 @@ def test_registry_stopped_before_the_pull(on_v1: None) -> None:
 
     before = releases()
     try:
-        _docker("stop", REGISTRY_CONTAINER)
+        docker("stop", REGISTRY_CONTAINER)
         with Load([f"http://127.0.0.1:{port}/version" for port in http_ports().values()]) as traffic:
             failed = opsctl("deploy", "v2", "-e", "lab", env=ENV)
     finally:
-        _docker("start", REGISTRY_CONTAINER)
+        docker("start", REGISTRY_CONTAINER)
     assert failed.returncode == 1, failed.stderr
     assert "no running container was touched" in failed.stderr
     # The login is skipped when the host already did the same one, so the pull may be the first

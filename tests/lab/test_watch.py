@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from opsctl.lab.names import container_name
-from tests.lab.helpers import HelloImages, hosts, notified_copy, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HelloImages, docker, hosts, notified_copy, opsctl, reset_fleet, ssh
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.lab
@@ -50,11 +50,11 @@ def test_watch_alerts_on_a_stopped_container_and_a_frozen_host(project: tuple[Pa
         up = receiver.expect(f"recovered: web on {lab1} (2/2 healthy)", 10)
         assert up["detail"] == "all checks pass" and up["ok"] is True
 
-        subprocess.run(["docker", "pause", container_name(lab2)], check=True, capture_output=True)
+        docker("pause", container_name(lab2))
         paused = True
         frozen = receiver.expect(f"DOWN: host {lab2} (ssh: no answer within 2 s)", 10)
         assert f"host {lab2}" in frozen["detail"]
-        subprocess.run(["docker", "unpause", container_name(lab2)], check=True, capture_output=True)
+        docker("unpause", container_name(lab2))
         paused = False
         receiver.expect(f"recovered: host {lab2}", 10)
     finally:

@@ -17,7 +17,7 @@ import pytest
 
 import opsctl as opsctl_pkg
 from opsctl.lab.names import NETWORK, container_name
-from tests.lab.helpers import HelloImages, hosts, notified_copy, opsctl, reset_fleet, ssh
+from tests.lab.helpers import HelloImages, docker, hosts, notified_copy, opsctl, reset_fleet, ssh
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.lab
@@ -88,12 +88,12 @@ def test_installed_watcher_alerts_from_the_fleet_and_uninstall_leaves_nothing(pr
     receiver.expect(f"recovered: web on {lab2} (2/2 healthy)", 10)
 
     lab3 = sorted(hosts())[2]
-    subprocess.run(["docker", "pause", container_name(lab3)], check=True, capture_output=True)
+    docker("pause", container_name(lab3))
     try:
         frozen = receiver.expect(f"DOWN: host {lab3} (ssh: no answer within 2 s)", 10)
         assert f"host {lab3}" in frozen["detail"]
     finally:
-        subprocess.run(["docker", "unpause", container_name(lab3)], check=True, capture_output=True)
+        docker("unpause", container_name(lab3))
     receiver.expect(f"recovered: host {lab3}", 10)
 
     removed = opsctl("watch", "--uninstall", "-e", "lab", "--json", cwd=path, env=ENV)
