@@ -137,3 +137,25 @@ def test_start_only_joins_an_ingress_that_started_meanwhile(tmp_path: Path) -> N
     assert ["network", "connect", "opsctl-blog-lab", "opsctl-ingress"] in docker.calls
     stop = docker.calls.index(["stop", "-t", "5", "shop-lab-proxy"])
     assert docker.calls[stop + 1:stop + 3] == [["rm", "-f", "shop-lab-proxy"], ["start", "opsctl-ingress"]]
+
+
+def test_switch_files_puts_back_old_files_and_removes_new_ones_when_the_check_fails(tmp_path: Path) -> None:
+    util = load_module_util("opsctl_host")
+    kept, new = tmp_path / "kept.conf", tmp_path / "new.conf"
+    kept.write_text("old\n")
+    reloads: list[dict[str, str]] = []
+
+    def reload() -> None:
+        reloads.append({p.name: p.read_text() for p in (kept, new) if p.exists()})
+
+    def verify() -> None:
+        raise ValueError("the proxy does not answer")
+
+    with pytest.raises(ValueError, match="does not answer"):
+        util.switch_files({str(kept): "fresh\n", str(new): "made\n"}, reload, verify, ValueError)
+    assert reloads == [{"kept.conf": "fresh\n", "new.conf": "made\n"}, {"kept.conf": "old\n"}]
+    assert kept.read_text() == "old\n" and not new.exists()
+
+    reloads.clear()
+    util.switch_files({str(kept): "fresh\n"}, reload, lambda: None, ValueError)
+    assert reloads == [{"kept.conf": "fresh\n"}] and kept.read_text() == "fresh\n"

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsctl_host import http_ok, write_atomic
+from ansible.module_utils.opsctl_host import http_ok, switch_files
 from ansible.module_utils.opsctl_ingress import IngressError, ingress_facts
 from ansible.module_utils.opsctl_ingress_host import Ingress, verify_route
 from ansible.module_utils.opsctl_retire import retire_detached
@@ -312,23 +312,12 @@ class Executor:
                 self.ingress.switch(services, lambda s: verify_route(s, int(s["ingress_port"])))
             self.log("ingress switched")
             return
-        previous: dict[str, str | None] = {}
-        for s in services:
-            path = s["upstream_file"]
-            previous[path] = open(path).read() if os.path.exists(path) else None
-            write_atomic(path, s["upstream_conf"])
-        try:
-            self.op_reload_proxy()
+        def verify_all() -> None:
             for s in services:
                 self._verify_through_proxy(s)
-        except SwapError:
-            for path, content in previous.items():
-                if content is None:
-                    os.unlink(path)
-                else:
-                    write_atomic(path, content)
-            self.op_reload_proxy()
-            raise
+
+        switch_files({s["upstream_file"]: s["upstream_conf"] for s in services}, self.op_reload_proxy, verify_all,
+                     SwapError)
         self.log("proxy switched")
 
     def _verify_through_proxy(self, service: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 
 
 def write_atomic(path: str, content: str, mode: int = 0o644) -> None:
@@ -44,6 +45,28 @@ def write_if_changed(path: str, content: str, mode: int = 0o644) -> bool:
     if not same:
         write_atomic(path, content, mode)
     return not same
+
+
+def switch_files(files: Mapping[str, str], reload: Callable[[], None], verify: Callable[[], None],
+                 failure: type[Exception] | tuple[type[Exception], ...]) -> None:
+    """Write `files` (path -> content), reload and verify; when either fails, put every file back
+    as it was (removing those that did not exist) and reload again, so the proxy serves what it
+    served before, then re-raise."""
+    previous: dict[str, str | None] = {}
+    for path, content in files.items():
+        previous[path] = open(path).read() if os.path.exists(path) else None
+        write_atomic(path, content)
+    try:
+        reload()
+        verify()
+    except failure:
+        for path, old in previous.items():
+            if old is None:
+                os.unlink(path)
+            else:
+                write_atomic(path, old)
+        reload()
+        raise
 
 
 def http_ok(url: str, timeout: float) -> bool:

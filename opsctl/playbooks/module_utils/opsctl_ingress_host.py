@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ansible.module_utils.opsctl_host import write_atomic, write_if_changed
+from ansible.module_utils.opsctl_host import switch_files, write_atomic, write_if_changed
 from ansible.module_utils.opsctl_ingress import (
     CONF_ROOT,
     TLS_PORT,
@@ -114,23 +114,11 @@ class Ingress:
     def switch(self, services: list[dict[str, Any]], verify: Callable[[dict[str, Any]], None]) -> None:
         """Write the services' upstream files, reload, verify each route; on failure put the files
         back as they were and reload again."""
-        previous: dict[str, str | None] = {}
-        for s in services:
-            path = s["upstream_file"]
-            previous[path] = open(path).read() if os.path.exists(path) else None
-            write_atomic(path, s["upstream_conf"])
-        try:
-            self.reload()
+        def verify_all() -> None:
             for s in services:
                 verify(s)
-        except IngressError:
-            for path, content in previous.items():
-                if content is None:
-                    os.unlink(path)
-                else:
-                    write_atomic(path, content)
-            self.reload()
-            raise
+
+        switch_files({s["upstream_file"]: s["upstream_conf"] for s in services}, self.reload, verify_all, IngressError)
 
     def remove_app(self, key: str) -> bool:
         """Take an app's files off the ingress and reload it (gracefully: requests in flight to the
