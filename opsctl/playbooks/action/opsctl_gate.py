@@ -3,7 +3,7 @@
 The gate (playbooks/decide.yml) waits on the controller for the file opsctl writes halfway
 through a run (runner.Gate). As an action plugin it polls there directly, without shipping a module
 to localhost and starting a Python for it (a few hundred milliseconds of every deploy and rollback).
-library/opsctl_gate.py documents the task's options and results and is the same check as a module.
+library/opsctl_gate.py documents the task's options and results.
 """
 
 from __future__ import annotations
