@@ -71,6 +71,7 @@ class Rollout:
         self.ledger_hosts: list[str] = self.plan.all_hosts  # the hosts whose ledger copy answered
         self.release_container: str | None = None
         # The last roll's constants and decision: what `discard` needs to find what it started ahead.
+        # The last roll's run id and decision, when it started replicas ahead (what discard removes).
         self.last_roll: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     # --- pieces ----------------------------------------------------------------------------
@@ -215,8 +216,8 @@ class Rollout:
 
     def discard(self, hosts: list[str]) -> None:
         """Remove what the last roll started ahead on `hosts` (whose own swap never switched)."""
-        if self.last_roll is None or not hosts or len(self.plan.batches) < 2:
-            return  # a roll of one batch starts nothing ahead
+        if self.last_roll is None or not hosts:
+            return
         run, decision = self.last_roll
         constants = {"opsctl_targets": ",".join(hosts), "opsctl_network": self.plan.names.network,
                      "opsctl_label_prefix": LABEL_PREFIX, "opsctl_monitor": self.fleet.env.rollout.monitor,
@@ -291,7 +292,7 @@ class Rollout:
             "opsctl_lock_token": self.token,
             "opsctl_run_id": run_id,
             # Several batches: every host starts its new HTTP containers ahead (roll.yml).
-            "opsctl_prestart": len(_batch_sizes_for(plan.batches, hosts)) > 1,
+            "opsctl_prestart": _starts_ahead(plan.batches, hosts),
             "opsctl_prestart_fatal": self.fatal and not recovering,
         }
         return constants, {"lb_hook": self._lb_hook(secrets), "proxy": self._proxy()}, ordered, run_id
@@ -300,7 +301,8 @@ class Rollout:
                   remove: bool = False) -> dict[str, Any]:
         """What a roll reads as opsctl_decision: everything that depends on the ledger."""
         decision = self._decision_of(target, ordered, run_id, entries, remove)
-        self.last_roll = ({"opsctl_run_id": run_id}, decision)
+        # A roll of one batch starts nothing ahead, so a failure leaves nothing to discard.
+        self.last_roll = ({"opsctl_run_id": run_id}, decision) if _starts_ahead(self.plan.batches, ordered) else None
         return decision
 
     def _decision_of(self, target: Target, ordered: list[str], run_id: str,
@@ -392,6 +394,11 @@ class _Attempt:
     result: RunResult
     held_by_other: bool
     holder: locking.Holder | None
+
+
+def _starts_ahead(batches: list[list[str]], hosts: list[str]) -> bool:
+    """A roll of `hosts` in more than one batch starts every host's new HTTP replicas ahead."""
+    return len(_batch_sizes_for(batches, hosts)) > 1
 
 
 def _batch_sizes_for(batches: list[list[str]], hosts: list[str]) -> list[int]:
