@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ def test_no_docker_engine_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_building_the_base_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(OpsctlError) as info:
         images._require_tools()
     assert "needs root" in info.value.message
@@ -28,8 +30,8 @@ def test_building_the_base_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_building_the_base_needs_debootstrap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(images.os, "geteuid", lambda: 0)
-    monkeypatch.setattr(images.shutil, "which", lambda *_a, **_k: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil, "which", lambda *_a, **_k: None)
     with pytest.raises(OpsctlError) as info:
         images._require_tools()
     assert "debootstrap is not installed" in info.value.message

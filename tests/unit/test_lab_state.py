@@ -78,7 +78,7 @@ def test_key_pair_is_made_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
         pytest.skip("no ssh-keygen")
     if not use_ssh_keygen:
         pytest.importorskip("cryptography")
-        monkeypatch.setattr(credentials.shutil, "which", lambda _name: None)
+        monkeypatch.setattr(shutil, "which", lambda _name: None)
     pub = credentials.ensure_key(tmp_path)
     assert pub.startswith("ssh-ed25519 ")
     assert (tmp_path / state.KEY_FILE).stat().st_mode & 0o777 == 0o600

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from opsctl import paths
 from opsctl.observe import dashboard_page, events
 
 EXTRAVARS = {"opsctl_app": "hello", "opsctl_env": "lab", "opsctl_release": 7, "opsctl_version": "v2",
@@ -35,7 +36,7 @@ def test_only_swap_steps_of_a_rollout_are_kept_and_no_result() -> None:
 
 def test_publish_and_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPSCTL_HOME", str(tmp_path))
-    monkeypatch.setattr(events.paths, "state_home", lambda: tmp_path)
+    monkeypatch.setattr(paths, "state_home", lambda: tmp_path)
     path = events.event_file("hello", "lab")
     tail = events.Tail(path)
     assert tail.read() == []
@@ -55,7 +56,7 @@ def test_publish_and_tail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_publishing_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    monkeypatch.setattr(events.paths, "state_home", lambda: blocker)  # events/ cannot be made under a file
+    monkeypatch.setattr(paths, "state_home", lambda: blocker)  # events/ cannot be made under a file
     events.from_ansible("roll.yml", EXTRAVARS, ansible("runner_on_start", "Swap containers"))
 
 
@@ -73,7 +74,7 @@ def test_board_overlays_swaps_until_status_has_read_the_host(tmp_path: Path, mon
     from opsctl.observe import dashboard, lights, topology
     from opsctl.observe.status_view import Snapshot
 
-    monkeypatch.setattr(events.paths, "state_home", lambda: tmp_path)
+    monkeypatch.setattr(paths, "state_home", lambda: tmp_path)
     fleet = types.SimpleNamespace(config=types.SimpleNamespace(app="hello"), env_name="lab")
     board = dashboard.Board(fleet, topology.Model("hello-lab"))  # type: ignore[arg-type]
     events.from_ansible("roll.yml", EXTRAVARS, ansible("runner_on_start", "Swap containers", host="lab2"))
