@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import PRODUCTION_INI, STAGING_YML, VALID
+
+from tests.unit.config_samples import PRODUCTION_INI, STAGING_YML, VALID
 
 
 @pytest.fixture

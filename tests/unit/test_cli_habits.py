@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from config_samples import VALID
 
 from opsctl.help_examples import EXAMPLES
+from tests.unit.config_samples import VALID
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from config_samples import VALID
 
 from opsctl.commands.init import app_name_from
 from opsctl.observe.graph_render import q as _q
+from tests.unit.config_samples import VALID
 
 SECRET_VALUE = "hunter2-must-not-show"
 

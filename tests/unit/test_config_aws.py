@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config_samples import VALID, line_of, parse_ok, problems_of
+from tests.unit.config_samples import VALID, line_of, parse_ok, problems_of
 
 WITH_OVERRIDES = VALID.replace(
     "    tag: latest\n",

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from config_samples import VALID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from opsctl.config.loader import parse
 from opsctl.errors import ConfigError
+from tests.unit.config_samples import VALID
 
 KEYS = [
     "app", "image", "services", "environments", "inventory", "aws", "region", "endpoint_url", "env",

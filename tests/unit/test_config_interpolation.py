@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from config_samples import VALID, line_of, parse_ok, problems_of
 
 from opsctl.config.yaml_lines import interpolate, load_yaml
+from tests.unit.config_samples import VALID, line_of, parse_ok, problems_of
 
 ENV = {"TAG": "v7", "EMPTY": "", "HOST": "db.internal"}
 

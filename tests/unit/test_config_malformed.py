@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import VALID, line_of, parse_ok, problems_of
+
+from tests.unit.config_samples import VALID, line_of, parse_ok, problems_of
 
 
 def opsctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import VALID, dedent, line_of, parse_ok, problems_of
 
 from opsctl.config.loader import load
+from tests.unit.config_samples import VALID, dedent, line_of, parse_ok, problems_of
 
 
 def test_valid_config_parses_with_defaults() -> None:

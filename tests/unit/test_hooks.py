@@ -11,11 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import VALID
 
 from opsctl.config.loader import load
 from opsctl.errors import OpsctlError
 from opsctl.hooks import HookContext, HookFailed, Hooks
+from tests.unit.config_samples import VALID
 
 DUMP_ENV = f"""#!{sys.executable}
 import json, os, sys

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import VALID, line_of
 from typer.testing import CliRunner
 
 from opsctl.cli import app
 from opsctl.config.checks import check_environments, environment_hosts
 from opsctl.config.loader import parse
+from tests.unit.config_samples import VALID, line_of
 
 
 def test_problems_per_environment(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import VALID
 
 from opsctl.config.checks import environment_hosts
 from opsctl.config.loader import load as load_config
 from opsctl.observe import graph_render, lights, topology
+from tests.unit.config_samples import VALID
 
 GRAPH_TEXT = VALID.replace(
     "  endpoint_url: http://127.0.0.1:5000\n",

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import VALID
 
 from opsctl.config.loader import load
 from opsctl.config.models import Config
 from opsctl.config.secrets import app_env, read_env_file, secret_files, secret_source, secret_value
 from opsctl.errors import OpsctlError
+from tests.unit.config_samples import VALID
 
 SECRET = "s3cr3t-do-not-print"
 

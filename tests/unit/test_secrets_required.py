@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from config_samples import VALID, line_of, parse_ok
 
 from opsctl.config.secrets import require_secrets, secrets_needed
 from opsctl.errors import ConfigError
+from tests.unit.config_samples import VALID, line_of, parse_ok
 
 SECRET_NAMES = ("DATABASE_URL", "OPSCTL_REGISTRY_PASSWORD", "DATABASE_PASSWORD", "STAGING_KEY")
 
