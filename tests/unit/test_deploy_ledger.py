@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from opsctl.deploy import ledger
 from opsctl.errors import OpsctlError
 
 
-def rel(number: int, version: str, status: str = ledger.SUCCEEDED, kind: str = "deploy",
-        target: int | None = None) -> ledger.Release:
+def rel(number: int, version: str, status: ledger.Status = ledger.SUCCEEDED,
+        kind: Literal["deploy", "rollback"] = "deploy", target: int | None = None) -> ledger.Release:
     return ledger.Release(
         number=number, version=version, image=f"app:{version}", digest=None, config_hash="0123456789ab",
         who="me", when="t", status=status, previous=number - 1 or None, kind=kind, target=target,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opsctl.provision import sqs
 from opsctl.provision.plan import Action, Observed
 from opsctl.provision.runner import build_plan
@@ -9,7 +11,7 @@ from tests.unit.test_provision_resources import ACCOUNT, REGION, TAGS, target
 
 
 def queue(messages: int) -> Observed:
-    attrs = {"visibility_timeout": 30, "retention_seconds": 345_600, "redrive": None, "sns_publishers": []}
+    attrs: dict[str, Any] = {"visibility_timeout": 30, "retention_seconds": 345_600, "redrive": None, "sns_publishers": []}
     return Observed(attrs=attrs, tags=TAGS, ids={"url": "https://sqs/q", "messages": str(messages)})
 
 
