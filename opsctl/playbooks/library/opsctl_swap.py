@@ -312,6 +312,7 @@ class Executor:
                 self.ingress.switch(services, lambda s: verify_route(s, int(s["ingress_port"])))
             self.log("ingress switched")
             return
+
         def verify_all() -> None:
             for s in services:
                 self._verify_through_proxy(s)
