@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -82,7 +82,11 @@ def changed(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in plan["changes"] if c["action"] != "no change"]
 
 
-def client(endpoint: str, service: str) -> Any:
+# The services this scenario reads back; a Literal so boto3-stubs can pick its overload of client().
+Service = Literal["rds", "sqs", "sns", "ses", "route53", "elbv2"]
+
+
+def client(endpoint: str, service: Service) -> Any:
     return boto3.client(service, region_name="us-east-1", endpoint_url=endpoint)
 
 

@@ -14,7 +14,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -42,7 +42,7 @@ def opsctl(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300, check=False)
 
 
-def client(service: str) -> Any:
+def client(service: Literal["elbv2", "sqs"]) -> Any:
     import boto3
 
     return boto3.client(service, endpoint_url=AWS_ENDPOINT, region_name="us-east-1",
