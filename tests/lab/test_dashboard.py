@@ -38,7 +38,7 @@ def dashboard(deployed: None) -> Iterator[str]:
         [sys.executable, "-m", "opsctl", "dashboard", "-e", "lab", "--interval", "1"],
         cwd=HELLO, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     url = proc.stdout.readline().strip()
     assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.poll() is not None else url
     try:

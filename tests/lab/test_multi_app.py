@@ -108,7 +108,7 @@ def test_two_apps_share_the_servers(images: None, tmp_path: Path) -> None:
         assert greet(port, TWO_HOST) == "two"
 
     # Both apps roll at once, under traffic to both on every server.
-    urls = {f"http://127.0.0.1:{p}/version": {} for p in ports.values()}
+    urls: dict[str, dict[str, str]] = {f"http://127.0.0.1:{p}/version": {} for p in ports.values()}
     urls |= {f"http://127.0.0.1:{p}/": {"Host": TWO_HOST} for p in ports.values()}
     with Load(list(urls), headers={u: h for u, h in urls.items() if h}) as traffic:
         time.sleep(0.5)

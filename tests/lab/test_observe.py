@@ -145,8 +145,14 @@ def test_logs_follow_picks_up_new_lines_and_stops_cleanly(deployed: None) -> Non
     mark(first, f"follow-{tag}-before")
     proc = start("logs", "web", "-e", "lab", "-f", "--json", "--grep", f"follow-{tag}")
     lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    stdout = proc.stdout
+    assert stdout is not None
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
 
     def wait_for(word: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
