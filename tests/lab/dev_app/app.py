@@ -31,7 +31,8 @@ def queues() -> str:
     request = urllib.request.Request(url, headers={
         "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0"})
     with urllib.request.urlopen(request, timeout=5) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+        return body.decode()
 
 
 class Handler(BaseHTTPRequestHandler):
