@@ -131,10 +131,16 @@ def test_logs_since_and_markup_stays_text(deployed: None) -> None:
     tag = uuid.uuid4().hex[:8]
     host = sorted(hosts())[1]
     mark(host, f"old-{tag}")
-    time.sleep(4)
+    # A point in time between the two lines (the lab's servers share this machine's clock): a
+    # relative --since would race with how long `opsctl logs` takes to start on a busy machine.
+    time.sleep(1)
+    cut = time.time()
+    time.sleep(1)
     mark(host, f"new-{tag}-[bold]x[/bold]")
-    out = run("logs", "web", "-e", "lab", "--since", "3s", "--grep", tag).stdout
+    out = run("logs", "web", "-e", "lab", "--since", f"{cut:.3f}", "--grep", tag).stdout
     assert f"new-{tag}-[bold]x[/bold]" in out and f"old-{tag}" not in out
+    both = run("logs", "web", "-e", "lab", "--since", "10m", "--grep", tag).stdout
+    assert f"old-{tag}" in both and f"new-{tag}-[bold]x[/bold]" in both
     bad = run("logs", "web", "-e", "lab", "--since", "yesterday", check=False)
     assert bad.returncode == 2 and "error: --since 'yesterday'" in bad.stderr
 
