@@ -69,6 +69,7 @@ def main() -> None:
         # the current one, which must be v1 again, not the v2 of the previous round.
         opsctl("deploy", "v1", "-e", "lab", env=env, check=True)
     section = render(deploys, rollbacks, quiet_deploys, quiet_rollbacks, args.rounds)
+    write(section)  # each part as soon as it is measured: a later failure loses nothing before it
     if not args.no_swarm:
         from swarm_bench import measure  # next to this script
 
@@ -78,19 +79,26 @@ def main() -> None:
         section = section.replace(END, side_by_side(
             (deploys, rollbacks), (quiet_deploys, quiet_rollbacks), swarm_loaded, swarm_quiet, args.rounds,
         ) + "\n" + END)
+        write(section)
     sizes = [int(n) for n in args.scale.split(",") if n.strip()]
     if sizes:
         import scale_bench  # next to this script
 
         section = section.replace(END, scale_bench.render(scale_bench.measure(sizes, args.rounds, env)) + "\n" + END)
         opsctl("lab", "up", "--hosts", "3", env=env, check=True)  # the size the tests expect
+        write(section)
+    print(section)
+
+
+def write(section: str) -> None:
+    """Put `section` into docs/benchmarks.md between its markers (or at the end the first time)."""
     text = BENCH.read_text() if BENCH.exists() else "# Benchmarks\n"
     if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), section, text, flags=re.S)
+        # A function replacement: the section is text, never a pattern (no backslash escapes).
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     BENCH.write_text(text)
-    print(section)
 
 
 Runs = list[tuple[float, int]]

@@ -30,6 +30,11 @@ def _config(directory: Path) -> Path:
     return path
 
 
+def deploy_args(config: str, version: str) -> list[str]:
+    # -c is an option of opsctl itself, so it comes before the command.
+    return ["-c", config, "deploy", version, "-e", "lab"]
+
+
 def measure(sizes: list[int], rounds: int, env: dict[str, str]) -> dict[int, list[float]]:
     """Seconds of each `deploy` (v2 and v1 alternately, `rounds` of each) per lab size."""
     found: dict[int, list[float]] = {}
@@ -38,12 +43,12 @@ def measure(sizes: list[int], rounds: int, env: dict[str, str]) -> dict[int, lis
         for size in sizes:
             opsctl("lab", "up", "--hosts", str(size), env=env, check=True)
             reset_fleet()
-            opsctl("deploy", "v1", "-e", "lab", "-c", config, env=env, check=True)
+            opsctl(*deploy_args(config, "v1"), env=env, check=True)
             times = []
             for _ in range(rounds):
                 for version in ("v2", "v1"):
                     started = time.monotonic()
-                    opsctl("deploy", version, "-e", "lab", "-c", config, env=env, check=True)
+                    opsctl(*deploy_args(config, version), env=env, check=True)
                     times.append(time.monotonic() - started)
             found[size] = times
             print(f"{size} server(s): deploy median {statistics.median(times):.2f} s over {len(times)} deploys")

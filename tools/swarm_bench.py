@@ -110,9 +110,12 @@ def measure(image: str, rounds: int, traffic: bool) -> tuple[list[tuple[float, i
     rollbacks: list[tuple[float, int]] = []
     with Swarm(image) as swarm:
         swarm.create("v1")
+        how = " (traffic)" if traffic else ""
         for _ in range(rounds):
             updates.append(timed(swarm.update("v2"), swarm.urls, traffic))
+            print(f"swarm update{how}: {updates[-1][0]:.2f} s, {updates[-1][1]} failed requests", flush=True)
             swarm.wait_serving("v2")
             rollbacks.append(timed(swarm.rollback(), swarm.urls, traffic))
+            print(f"swarm rollback{how}: {rollbacks[-1][0]:.2f} s, {rollbacks[-1][1]} failed requests", flush=True)
             swarm.wait_serving("v1")
     return updates, rollbacks
