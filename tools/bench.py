@@ -85,8 +85,8 @@ def main() -> None:
         import scale_bench  # next to this script
 
         section = section.replace(END, scale_bench.render(scale_bench.measure(sizes, args.rounds, env)) + "\n" + END)
-        opsctl("lab", "up", "--hosts", "3", env=env, check=True)  # the size the tests expect
         write(section)
+        opsctl("lab", "up", "--hosts", "3", env=env, check=True)  # the size the tests expect
     print(section)
 
 

@@ -70,7 +70,6 @@ class Rollout:
         self.releases: list[ledger.Release] = []  # the validated history the gate read
         self.ledger_hosts: list[str] = self.plan.all_hosts  # the hosts whose ledger copy answered
         self.release_container: str | None = None
-        # The last roll's constants and decision: what `discard` needs to find what it started ahead.
         # The last roll's run id and decision, when it started replicas ahead (what discard removes).
         self.last_roll: tuple[dict[str, Any], dict[str, Any]] | None = None
 
