@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.opsctl_engine import Engine, EngineError, listed
 from ansible.module_utils.opsctl_host import http_ok, switch_files
 from ansible.module_utils.opsctl_ingress import IngressError, ingress_facts
 from ansible.module_utils.opsctl_ingress_host import Ingress, verify_route
@@ -83,9 +84,18 @@ class SwapError(Exception):
     pass
 
 
+def _labels(text: str) -> dict[str, str]:
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return {k: v for k, v in pairs}
+
+
 class Docker:
+    """The host's Docker: reads over the engine's socket when it is local (module_utils/
+    opsctl_engine.py), through the CLI otherwise; every change through the CLI."""
+
     def __init__(self, module: AnsibleModule):
         self.module = module
+        self.engine = Engine.open()
 
     def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
         rc, out, err = self.module.run_command(["docker", *args])
@@ -94,32 +104,49 @@ class Docker:
         return rc, out.strip(), err.strip()
 
     def inspect(self, name: str) -> dict[str, Any] | None:
+        if self.engine is not None:
+            with contextlib.suppress(EngineError):  # the CLI below says what is wrong, if anything
+                return self.engine.inspect(name)
         rc, out, _ = self.run("inspect", name, check=False)
         return dict(json.loads(out)[0]) if rc == 0 else None
 
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container: {"name", "running", "labels"}."""
+        if self.engine is not None:
+            with contextlib.suppress(EngineError):
+                return [listed(entry) for entry in self.engine.containers()]
+        rows = [json.loads(line) for line in self.run("ps", "-a", "--no-trunc", "--format", "{{json .}}")[1].splitlines()
+                if line.strip()]
+        return [{"name": r["Names"], "running": r.get("State") == "running", "labels": _labels(r.get("Labels", ""))}
+                for r in rows]
 
-def _labels(text: str) -> dict[str, str]:
-    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
-    return {k: v for k, v in pairs}
+    def has_image(self, ref: str) -> bool:
+        if self.engine is not None:
+            with contextlib.suppress(EngineError):
+                return self.engine.has_image(ref)
+        return self.run("image", "inspect", "--format", "{{.Id}}", ref, check=False)[0] == 0
+
+    def has_network(self, name: str) -> bool:
+        if self.engine is not None:
+            with contextlib.suppress(EngineError):
+                return self.engine.has_network(name)
+        return self.run("network", "inspect", name, check=False)[0] == 0
 
 
 def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
-    """What the planner needs to know about this host, read with docker and the file system.
+    """What the planner needs to know about this host, read from Docker and the file system.
 
-    The docker calls are independent, so they run at once: each costs a client start-up."""
+    The reads are independent, so they run at once (through the CLI each costs a client start-up)."""
     calls: dict[str, Callable[[], Any]] = {
-        "ps": lambda: docker.run("ps", "-a", "--no-trunc", "--format", "{{json .}}")[1],
-        "image": lambda: docker.run("image", "inspect", "--format", "{{.Id}}", p["image"], check=False)[0] == 0,
-        "network": lambda: docker.run("network", "inspect", p["network"], check=False)[0] == 0,
+        "containers": docker.containers,
+        "image": lambda: docker.has_image(p["image"]),
+        "network": lambda: docker.has_network(p["network"]),
         "proxy": lambda: docker.inspect(p["proxy"]["name"]) if p["proxy"] else None,
         "legacy": lambda: docker.inspect(p["proxy"]["legacy"]) if p["proxy"] and p["proxy"].get("legacy") else None,
     }
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         futures = {name: pool.submit(call) for name, call in calls.items()}
         found = {name: future.result() for name, future in futures.items()}
-    rows = [json.loads(line) for line in found["ps"].splitlines() if line.strip()]
-    containers = [{"name": r["Names"], "running": r.get("State") == "running", "labels": _labels(r.get("Labels", ""))}
-                  for r in rows]
     proxy = None
     if p["proxy"] and p["proxy"].get("kind") == "ingress":
         proxy = ingress_facts(found["proxy"], found["legacy"])
@@ -127,7 +154,7 @@ def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
         info = found["proxy"]
         proxy = {"present": info is not None, "running": bool(info and info["State"]["Running"])}
     files = [s["upstream_file"] for s in p["services"] if s.get("upstream_file") and os.path.exists(s["upstream_file"])]
-    return {"containers": containers, "image_present": found["image"], "network_present": found["network"],
+    return {"containers": found["containers"], "image_present": found["image"], "network_present": found["network"],
             "proxy": proxy, "upstream_files": files}
 
 

@@ -1,0 +1,122 @@
+"""Read-only questions to the host's Docker Engine, asked over its unix socket.
+
+Every `docker` CLI call starts a Go client (~0.04 s idle, several times that on a loaded host);
+the same question over the engine's socket costs about a millisecond. A swap asks many (its
+facts, then every health poll inspects the new containers), so the reads come here, while what
+changes the host (run, stop, rm, exec) stays with the CLI, whose flags are the documented contract.
+
+When the engine is not the local socket (DOCKER_HOST or DOCKER_CONTEXT point elsewhere, the socket
+is missing or refuses us), `Engine.open` returns None and callers read through the CLI instead.
+The answers are the engine's own JSON: `docker inspect` prints exactly the object that
+GET /containers/{name}/json returns.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import urllib.parse
+from typing import Any
+
+SOCKET = "/var/run/docker.sock"
+
+
+class EngineError(Exception):
+    pass
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class Engine:
+    """One engine; each request opens its own connection, so threads can share an Engine."""
+
+    def __init__(self, path: str = SOCKET, timeout: float = 30.0):
+        self.path, self.timeout = path, timeout
+
+    @classmethod
+    def open(cls, environ: dict[str, str] | None = None) -> Engine | None:
+        """The local engine, if the CLI would talk to it too and it answers; else None."""
+        env = os.environ if environ is None else environ
+        host = env.get("DOCKER_HOST", "")
+        if env.get("DOCKER_CONTEXT") or (host and not host.startswith("unix://")):
+            return None
+        engine = cls(host[len("unix://"):] if host else SOCKET)
+        try:
+            status, _ = engine.request("/_ping")
+        except EngineError:
+            return None
+        return engine if status == 200 else None
+
+    def request(self, path: str) -> tuple[int, Any]:
+        """GET `path`: the status and the decoded JSON body (None when the body is not JSON)."""
+        conn = _UnixConnection(self.path, self.timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise EngineError(f"the Docker engine at {self.path} did not answer: {exc}") from None
+        finally:
+            conn.close()
+        try:
+            return response.status, json.loads(body) if body else None
+        except ValueError:
+            return response.status, None
+
+    def _found(self, path: str) -> Any:
+        status, body = self.request(path)
+        if status == 404:
+            return None
+        if status != 200 or body is None:
+            raise EngineError(f"the Docker engine answered {status} to GET {path}")
+        return body
+
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container, running or not (`docker ps -a`), as the engine lists them."""
+        found = self._found("/containers/json?all=1")
+        if not isinstance(found, list):
+            raise EngineError("the Docker engine's container list is not a list")
+        return [c for c in found if isinstance(c, dict)]
+
+    def inspect(self, name: str) -> dict[str, Any] | None:
+        found = self._found(f"/containers/{quote(name)}/json")
+        return found if isinstance(found, dict) else None
+
+    def has_image(self, ref: str) -> bool:
+        return self._found(f"/images/{quote(ref)}/json") is not None
+
+    def has_network(self, name: str) -> bool:
+        return self._found(f"/networks/{quote(name)}") is not None
+
+
+def quote(name: str) -> str:
+    # An image reference keeps its slashes and port colon, as the docker SDK sends it; anything
+    # else (a digest's @, a stray ? or #) is escaped so it cannot change the request.
+    return urllib.parse.quote(name, safe="/:")
+
+
+def listed(entry: dict[str, Any]) -> dict[str, Any]:
+    """One container of GET /containers/json in the shape `docker ps --format json` gives it."""
+    names = entry.get("Names") or []
+    labels = entry.get("Labels") or {}
+    return {
+        "name": str(names[0]).lstrip("/") if names else str(entry.get("Id", "")),
+        "running": entry.get("State") == "running",
+        "labels": {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+    }

@@ -1,0 +1,98 @@
+"""The swap's reads over the engine's unix socket: requests, answers, and when it stays with the CLI.
+
+A small HTTP server on a unix socket stands in for the transport only; the lab tests run every
+swap against real Docker engines through this client.
+"""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.module_utils import load_module_util
+
+engine = load_module_util("opsctl_engine")
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    answers: dict[str, tuple[int, bytes]]
+    seen: list[str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        self.server.seen.append(self.path)
+        status, body = self.server.answers.get(self.path, (404, b'{"message": "no such object"}'))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_engine(tmp_path: Path) -> Iterator[_Server]:
+    path = str(tmp_path / "docker.sock")
+    server = _Server(path, _Handler)
+    server.answers, server.seen = {"/_ping": (200, b"OK")}, []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _open(server: _Server) -> Any:
+    found = engine.Engine.open({"DOCKER_HOST": "unix://" + str(server.server_address)})
+    assert found is not None
+    return found
+
+
+def test_reads_containers_in_the_shape_of_docker_ps(fake_engine: _Server) -> None:
+    rows = [{"Id": "abc", "Names": ["/hello-web-1"], "State": "running", "Labels": {"opsctl.app": "hello", "k": "a,b=c"}},
+            {"Id": "def", "Names": ["/old"], "State": "exited", "Labels": None}]
+    fake_engine.answers["/containers/json?all=1"] = (200, json.dumps(rows).encode())
+    listed = [engine.listed(c) for c in _open(fake_engine).containers()]
+    # a label value with commas and '=' survives (the CLI's "k=v,k=v" text could not keep it)
+    assert listed == [{"name": "hello-web-1", "running": True, "labels": {"opsctl.app": "hello", "k": "a,b=c"}},
+                      {"name": "old", "running": False, "labels": {}}]
+
+
+def test_inspect_and_presence_quote_names_and_tell_missing_from_present(fake_engine: _Server) -> None:
+    ref = "localhost:5050/hello@sha256:" + "a" * 64
+    fake_engine.answers["/images/localhost:5050/hello%40sha256:" + "a" * 64 + "/json"] = (200, b'{"Id": "x"}')
+    fake_engine.answers["/containers/web-1/json"] = (200, b'{"State": {"Running": true}}')
+    found = _open(fake_engine)
+    assert found.has_image(ref) is True
+    assert found.has_image("localhost:5050/hello:v9") is False
+    assert found.has_network("opsctl-hello-lab") is False
+    assert found.inspect("web-1") == {"State": {"Running": True}}
+    assert found.inspect("gone") is None
+    # a name cannot smuggle a query or another path segment into the request
+    found.inspect("x?all=1#y")
+    assert fake_engine.seen[-1] == "/containers/x%3Fall%3D1%23y/json"
+
+
+def test_an_error_answer_is_an_error_not_an_absence(fake_engine: _Server) -> None:
+    fake_engine.answers["/containers/web-1/json"] = (500, b'{"message": "boom"}')
+    with pytest.raises(engine.EngineError, match="500"):
+        _open(fake_engine).inspect("web-1")
+
+
+def test_stays_with_the_cli_when_the_engine_is_not_the_local_socket(tmp_path: Path) -> None:
+    assert engine.Engine.open({"DOCKER_HOST": "tcp://10.0.0.1:2376"}) is None
+    assert engine.Engine.open({"DOCKER_CONTEXT": "remote"}) is None
+    assert engine.Engine.open({"DOCKER_HOST": f"unix://{tmp_path}/missing.sock"}) is None
