@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsctl.config import inventory_cache
 from opsctl.errors import ConfigError
 from opsctl.validate import host_problem
 
@@ -66,25 +67,49 @@ def shown(path: Path | str) -> str:
 
 
 class PendingInventory:
-    """An inventory Ansible is reading in a child process (several can be read at once)."""
+    """An inventory Ansible is reading in a child process (several can be read at once).
+
+    A static inventory read before with the same inputs comes from the cache instead
+    (opsctl.config.inventory_cache), and then no child is started at all.
+    """
 
     def __init__(self, sources: Sequence[Path], hidden: Iterable[str] = ()):
         self.sources = list(sources)
         self._proc: subprocess.Popen[str] | None = None
+        self._cached: dict[str, Any] | None = None
+        self._key: str | None = None
         self._problems = [f"{shown(p)}: no such inventory file or directory" for p in self.sources
                           if not p.exists()]
         if self._problems:
             return
         # The app's secrets are none of an inventory script's business.
         secret = set(hidden)
-        env = {k: v for k, v in os.environ.items() if k not in secret}
+        self._env = {k: v for k, v in os.environ.items() if k not in secret}
+        if inventory_cache.enabled():
+            self._key = inventory_cache.cache_key(self.sources, self._env)
+            if self._key is not None:
+                self._cached = inventory_cache.load(self._key)
+                if self._cached is not None:
+                    return
+        self._start()
+
+    def _start(self) -> None:
         self._proc = subprocess.Popen(  # noqa: S603 - argument list, no shell
             [sys.executable, "-m", "opsctl.config.ansible_inventory", *(str(p) for p in self.sources)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self._env,
         )
 
     def result(self, notice: Callable[[str], None] | None = None) -> Inventory:
         """The inventory, or a ConfigError; `notice(text)` is told when reading it is slow."""
+        if self._cached is not None:
+            try:
+                return _build(self.sources, self._cached)
+            except ConfigError:
+                # Only outputs that built cleanly are stored: this entry is not one of ours. Ask Ansible.
+                if self._key is not None:
+                    inventory_cache.discard(self._key)
+                self._cached = None
+                self._start()
         if self._proc is None:
             raise ConfigError(self._problems)
         try:
@@ -106,7 +131,12 @@ class PendingInventory:
         if not isinstance(data, dict):
             last = (err.strip().splitlines() or ["no output"])[-1]
             raise ConfigError([f"{self.describe()}: Ansible could not read the inventory: {last}"])
-        return _build(self.sources, data)
+        inventory = _build(self.sources, data)
+        # Stored under the key of the inputs as they were before the child started; if they changed
+        # while it ran, what it read may belong to neither, so nothing is stored.
+        if self._key is not None and inventory_cache.cache_key(self.sources, self._env) == self._key:
+            inventory_cache.store(self._key, data)
+        return inventory
 
     def describe(self) -> str:
         return ", ".join(shown(p) for p in self.sources)

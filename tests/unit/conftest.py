@@ -10,6 +10,16 @@ import pytest
 from tests.unit.config_samples import PRODUCTION_INI, STAGING_YML, VALID
 
 
+@pytest.fixture(autouse=True)
+def _private_state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """opsctl's per-user state (the inventory cache among it) stays out of the real ~/.opsctl.
+
+    Set in the environment, so the opsctl processes a test starts get it too; a test that needs a
+    particular OPSCTL_HOME still sets its own.
+    """
+    monkeypatch.setenv("OPSCTL_HOME", str(tmp_path_factory.mktemp("opsctl-home")))
+
+
 @pytest.fixture
 def config_project(tmp_path: Path) -> Callable[..., Path]:
     """Write a project (opsctl.yml + inventories) into tmp_path; returns the config path."""

@@ -22,7 +22,8 @@ from tests.unit.config_samples import VALID
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None,
         prelude: str = "") -> subprocess.CompletedProcess[str]:
     """The real entry point in a fresh interpreter (prelude: code run before main())."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPSCTL_", "_OPSCTL"))}
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("OPSCTL_", "_OPSCTL")) or k == "OPSCTL_HOME"}
     code = f"import sys\n{prelude}\nfrom opsctl.cli import main\nsys.argv = ['opsctl', *{list(args)!r}]\nmain()\n"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=environ | (env or {}),

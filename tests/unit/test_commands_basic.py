@@ -21,7 +21,7 @@ SECRET_VALUE = "hunter2-must-not-show"
 def opsctl(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_")} | (env or {})
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_") or k == "OPSCTL_HOME"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "opsctl", *args],
         cwd=cwd, env=environ, capture_output=True, text=True, timeout=60, check=False,

@@ -15,7 +15,7 @@ from tests.unit.config_samples import VALID, line_of, parse_ok, problems_of
 
 
 def opsctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPSCTL_", "AWS_"))}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPSCTL_", "AWS_")) or k == "OPSCTL_HOME"}
     return subprocess.run([sys.executable, "-m", "opsctl", *args], cwd=cwd, env=environ,
                           capture_output=True, text=True, timeout=60, check=False)
 

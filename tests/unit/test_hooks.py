@@ -134,7 +134,7 @@ def test_a_hook_whose_interpreter_is_missing_fails_cleanly(project: Path) -> Non
 
 
 def _opsctl(*args: str, cwd: Path, secrets: bool = False) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_")}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_") or k == "OPSCTL_HOME"}
     if secrets:  # what the config names, so the check that runs before any hook passes
         environ |= {"DATABASE_URL": "postgres://x", "OPSCTL_REGISTRY_PASSWORD": "x"}
     return subprocess.run([sys.executable, "-m", "opsctl", *args], cwd=cwd, env=environ,

@@ -25,7 +25,7 @@ GRAPH_TEXT = VALID.replace(
 
 
 def opsctl(*args: str, cwd: Path, path_env: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_")}
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPSCTL_") or k == "OPSCTL_HOME"}
     if path_env is not None:
         environ["PATH"] = path_env
     return subprocess.run([sys.executable, "-m", "opsctl", *args], cwd=cwd, env=environ,
