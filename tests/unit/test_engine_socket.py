@@ -56,7 +56,9 @@ def fake_engine(tmp_path: Path) -> Iterator[_Server]:
 
 
 def _open(server: _Server) -> Any:
-    found = engine.Engine.open({"DOCKER_HOST": "unix://" + str(server.server_address)})
+    # DOCKER_CONFIG: the socket's directory, which holds no config.json (this machine's own is not read)
+    path = str(server.server_address)
+    found = engine.Engine.open({"DOCKER_HOST": "unix://" + path, "DOCKER_CONFIG": str(Path(path).parent)})
     assert found is not None
     return found
 
@@ -96,3 +98,15 @@ def test_stays_with_the_cli_when_the_engine_is_not_the_local_socket(tmp_path: Pa
     assert engine.Engine.open({"DOCKER_HOST": "tcp://10.0.0.1:2376"}) is None
     assert engine.Engine.open({"DOCKER_CONTEXT": "remote"}) is None
     assert engine.Engine.open({"DOCKER_HOST": f"unix://{tmp_path}/missing.sock"}) is None
+
+
+def test_stays_with_the_cli_when_its_config_names_another_context(fake_engine: _Server, tmp_path: Path) -> None:
+    host = "unix://" + str(fake_engine.server_address)
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    (config / "config.json").write_text(json.dumps({"auths": {}, "currentContext": "default"}))
+    assert engine.Engine.open({"DOCKER_HOST": host, "DOCKER_CONFIG": str(config)}) is not None
+    (config / "config.json").write_text(json.dumps({"currentContext": "prod-remote"}))
+    assert engine.Engine.open({"DOCKER_HOST": host, "DOCKER_CONFIG": str(config)}) is None
+    (config / "config.json").write_text("{not json")
+    assert engine.Engine.open({"DOCKER_HOST": host, "DOCKER_CONFIG": str(config)}) is None

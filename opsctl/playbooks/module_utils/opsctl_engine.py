@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
 SOCKET = "/var/run/docker.sock"
@@ -50,11 +51,11 @@ class Engine:
         self.path, self.timeout = path, timeout
 
     @classmethod
-    def open(cls, environ: dict[str, str] | None = None) -> Engine | None:
+    def open(cls, environ: Mapping[str, str] | None = None) -> Engine | None:
         """The local engine, if the CLI would talk to it too and it answers; else None."""
         env = os.environ if environ is None else environ
         host = env.get("DOCKER_HOST", "")
-        if env.get("DOCKER_CONTEXT") or (host and not host.startswith("unix://")):
+        if env.get("DOCKER_CONTEXT") or (host and not host.startswith("unix://")) or _cli_context(env):
             return None
         engine = cls(host[len("unix://"):] if host else SOCKET)
         try:
@@ -103,6 +104,21 @@ class Engine:
 
     def has_network(self, name: str) -> bool:
         return self._found(f"/networks/{quote(name)}") is not None
+
+
+def _cli_context(env: Mapping[str, str]) -> bool:
+    """The CLI's config names a context other than the default one (`docker context use`), so the
+    CLI may talk to another engine; an unreadable config counts as one."""
+    directory = env.get("DOCKER_CONFIG") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".docker")
+    try:
+        with open(os.path.join(directory, "config.json")) as handle:
+            config = json.load(handle)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    current = config.get("currentContext") if isinstance(config, dict) else None
+    return current not in (None, "", "default")
 
 
 def quote(name: str) -> str:
