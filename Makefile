@@ -1,6 +1,7 @@
 # Two commands for a newcomer (see README.md):
 #   make test   set this machine up (Docker engine, debootstrap, registry; a virtualenv with opsctl
-#               and its dev tools), then run the whole suite: ruff, mypy, and every test
+#               and its dev tools), then run the whole suite: ruff, mypy, and every test (it ends
+#               with the 25 slowest, where the suite's time goes)
 #   make demo   the main job on the local lab: build and deploy two versions, roll back
 .DEFAULT_GOAL := test
 SHELL := /bin/bash
@@ -16,7 +17,7 @@ PYTEST_ARGS ?=
 
 test: machine venv
 	$(MAKE) --no-print-directory lint types
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=25 $(PYTEST_ARGS)
 
 # Unit and moto-backed aws tests: everything that needs no Docker engine.
 unit: venv
