@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,17 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        self.server.seen.append(self.path)
-        status, body = self.server.answers.get(self.path, (404, b'{"message": "no such object"}'))
+        self._answer("GET " if self.command != "GET" else "")
+
+    def do_POST(self) -> None:
+        self._answer("POST ")
+
+    def do_DELETE(self) -> None:
+        self._answer("DELETE ")
+
+    def _answer(self, method: str) -> None:
+        self.server.seen.append(method + self.path)
+        status, body = self.server.answers.get(method + self.path, (404, b'{"message": "no such object"}'))
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -110,3 +119,46 @@ def test_stays_with_the_cli_when_its_config_names_another_context(fake_engine: _
     assert engine.Engine.open({"DOCKER_HOST": host, "DOCKER_CONFIG": str(config)}) is None
     (config / "config.json").write_text("{not json")
     assert engine.Engine.open({"DOCKER_HOST": host, "DOCKER_CONFIG": str(config)}) is None
+
+
+def test_stop_and_remove_answer_like_the_cli(fake_engine: _Server) -> None:
+    fake_engine.answers["POST /containers/web-1/stop?t=10"] = (204, b"")
+    fake_engine.answers["POST /containers/done/stop?t=3"] = (304, b"")  # already stopped
+    fake_engine.answers["DELETE /containers/web-1?force=1"] = (204, b"")
+    fake_engine.answers["DELETE /containers/stuck?force=1"] = (409, b'{"message": "removal in progress"}')
+    found = _open(fake_engine)
+    assert found.stop("web-1", 10) is True
+    assert found.stop("done", 3) is True
+    assert found.stop("gone", 3) is False  # docker stop of a missing container fails
+    assert found.remove("web-1") is True
+    assert found.remove("gone") is True  # docker rm -f of a missing container succeeds
+    assert found.remove("stuck") is False
+
+
+def _recording(calls: list[list[str]], rc: int) -> Callable[[Sequence[str]], int]:
+    def cli(args: Sequence[str]) -> int:
+        calls.append(list(args))
+        return rc
+    return cli
+
+
+def test_engine_docker_sends_stop_and_rm_to_the_engine_and_the_rest_to_the_cli(fake_engine: _Server) -> None:
+    fake_engine.answers["POST /containers/web-1/stop?t=10"] = (204, b"")
+    fake_engine.answers["DELETE /containers/web-1?force=1"] = (204, b"")
+    cli: list[list[str]] = []
+    run = engine.engine_docker(_open(fake_engine), _recording(cli, 7))
+    assert run(["stop", "-t", "10", "web-1"]) == 0
+    assert run(["rm", "-f", "web-1"]) == 0
+    assert run(["stop", "-t", "10", "gone"]) == 1
+    assert run(["logs", "--tail", "5", "web-1"]) == 7
+    assert cli == [["logs", "--tail", "5", "web-1"]]
+    # no engine: everything goes to the CLI
+    assert engine.engine_docker(None, _recording(cli, 0))(["rm", "-f", "x"]) == 0
+    assert cli[-1] == ["rm", "-f", "x"]
+
+
+def test_engine_docker_falls_back_to_the_cli_when_the_engine_stops_answering(tmp_path: Path) -> None:
+    silent = engine.Engine(str(tmp_path / "no.sock"))
+    cli: list[list[str]] = []
+    assert engine.engine_docker(silent, _recording(cli, 0))(["rm", "-f", "x"]) == 0
+    assert cli == [["rm", "-f", "x"]]

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.opsctl_engine import Engine, EngineError, listed
+from ansible.module_utils.opsctl_engine import Engine, EngineError, engine_docker, listed
 from ansible.module_utils.opsctl_host import http_ok, switch_files
 from ansible.module_utils.opsctl_ingress import IngressError, ingress_facts
 from ansible.module_utils.opsctl_ingress_host import Ingress, verify_route
@@ -132,6 +132,14 @@ class Docker:
                 return self.engine.has_network(name)
         return self.run("network", "inspect", name, check=False)[0] == 0
 
+    def remove(self, name: str, stop_timeout: float | None = None) -> None:
+        """Stop (SIGTERM, then `stop_timeout`) and remove; without a timeout, remove at once. Best
+        effort, like `docker rm -f`: what is left shows in the host's next facts."""
+        call = engine_docker(self.engine, lambda args: self.run(*args, check=False)[0])
+        if stop_timeout is not None:
+            call(["stop", "-t", str(int(stop_timeout)), name])
+        call(["rm", "-f", name])
+
 
 def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
     """What the planner needs to know about this host, read from Docker and the file system.
@@ -194,7 +202,7 @@ class Executor:
         except SwapError:
             if not switched:
                 for step in revert_steps(done):
-                    self.docker.run("rm", "-f", step["name"], check=False)
+                    self.docker.remove(step["name"])
             raise
 
     def _run_group(self, group: list[Step], done: list[Step]) -> None:
@@ -228,8 +236,7 @@ class Executor:
 
     def op_remove(self, step: Step) -> None:
         # stop first so the app gets SIGTERM and its stop_timeout; rm -f alone would SIGKILL.
-        self.docker.run("stop", "-t", str(int(step["stop_timeout"])), step["name"], check=False)
-        self.docker.run("rm", "-f", step["name"], check=False)
+        self.docker.remove(step["name"], step["stop_timeout"])
 
     def op_start(self, step: Step) -> None:
         service, p = self.services[step["service"]], self.p
@@ -360,7 +367,8 @@ class Executor:
         os.unlink(step["path"])
 
     def op_retire(self, step: Step) -> None:
-        retire_detached(_plain_docker, step["containers"], step["drain"], self.p["state_dir"], self.p["run_id"])
+        retire_detached(engine_docker(self.docker.engine, _plain_docker), step["containers"], step["drain"],
+                        self.p["state_dir"], self.p["run_id"])
         self.log("retiring {} after a {:.1f}s drain".format(", ".join(str(c[0]) for c in step["containers"]), step["drain"]))
 
 

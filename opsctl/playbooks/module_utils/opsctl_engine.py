@@ -1,9 +1,10 @@
-"""Read-only questions to the host's Docker Engine, asked over its unix socket.
+"""Questions to the host's Docker Engine, and container stops and removals, over its unix socket.
 
-Every `docker` CLI call starts a Go client (~0.04 s idle, several times that on a loaded host);
-the same question over the engine's socket costs about a millisecond. A swap asks many (its
-facts, then every health poll inspects the new containers), so the reads come here, while what
-changes the host (run, stop, rm, exec) stays with the CLI, whose flags are the documented contract.
+Every `docker` CLI call starts a Go client (~0.04 s idle, several times that on a loaded host, and
+~0.05 s of CPU each time); the same request over the engine's socket costs about a millisecond. A
+swap makes many (its facts, every health poll, then stopping and removing the old containers), so
+those come here, while starting containers and exec stay with the CLI, whose flags are the
+documented contract (`docker run`'s env-file and option parsing is not ours to re-implement).
 
 When the engine is not the local socket (DOCKER_HOST or DOCKER_CONTEXT point elsewhere, the socket
 is missing or refuses us), `Engine.open` returns None and callers read through the CLI instead.
@@ -18,7 +19,7 @@ import json
 import os
 import socket
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 SOCKET = "/var/run/docker.sock"
@@ -64,11 +65,11 @@ class Engine:
             return None
         return engine if status == 200 else None
 
-    def request(self, path: str) -> tuple[int, Any]:
-        """GET `path`: the status and the decoded JSON body (None when the body is not JSON)."""
-        conn = _UnixConnection(self.path, self.timeout)
+    def request(self, path: str, method: str = "GET", timeout: float | None = None) -> tuple[int, Any]:
+        """`method` `path`: the status and the decoded JSON body (None when there is none)."""
+        conn = _UnixConnection(self.path, self.timeout if timeout is None else timeout)
         try:
-            conn.request("GET", path)
+            conn.request(method, path)
             response = conn.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -105,6 +106,19 @@ class Engine:
     def has_network(self, name: str) -> bool:
         return self._found(f"/networks/{quote(name)}") is not None
 
+    def stop(self, name: str, timeout: int) -> bool:
+        """`docker stop -t TIMEOUT NAME`: SIGTERM, SIGKILL after `timeout` seconds; True once it is
+        stopped (or was), False when there is no such container or the engine refused."""
+        # The engine answers when the container has stopped: up to `timeout` plus the kill.
+        status, _ = self.request(f"/containers/{quote(name)}/stop?t={int(timeout)}", "POST",
+                                 timeout=self.timeout + int(timeout))
+        return status in (204, 304)
+
+    def remove(self, name: str) -> bool:
+        """`docker rm -f NAME`: kill if running, remove; True when it is gone (or never was)."""
+        status, _ = self.request(f"/containers/{quote(name)}?force=1", "DELETE")
+        return status in (204, 404)
+
 
 def _cli_context(env: Mapping[str, str]) -> bool:
     """The CLI's config names a context other than the default one (`docker context use`), so the
@@ -136,3 +150,19 @@ def listed(entry: dict[str, Any]) -> dict[str, Any]:
         "running": entry.get("State") == "running",
         "labels": {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
     }
+
+
+def engine_docker(engine: Engine | None, cli: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], int]:
+    """A `docker ARGS...` runner (exit code out) that sends `stop -t N NAME` and `rm -f NAME` to the
+    engine when there is one, and everything else, or anything the engine did not answer, to `cli`."""
+    def run(args: Sequence[str]) -> int:
+        if engine is not None:
+            try:
+                if len(args) == 4 and args[0] == "stop" and args[1] == "-t" and args[2].isdigit():
+                    return 0 if engine.stop(args[3], int(args[2])) else 1
+                if len(args) == 3 and list(args[:2]) == ["rm", "-f"]:
+                    return 0 if engine.remove(args[2]) else 1
+            except EngineError:
+                pass
+        return cli(args)
+    return run
