@@ -90,8 +90,9 @@ def _labels(text: str) -> dict[str, str]:
 
 
 class Docker:
-    """The host's Docker: reads over the engine's socket when it is local (module_utils/
-    opsctl_engine.py), through the CLI otherwise; every change through the CLI."""
+    """The host's Docker: reads, stops and removals over the engine's socket when it is the local
+    one (module_utils/opsctl_engine.py), through the CLI otherwise; starts and exec always through
+    the CLI."""
 
     def __init__(self, module: AnsibleModule):
         self.module = module
