@@ -20,7 +20,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import yaml
 
 from opsctl import paths
+from opsctl.files import TEMP_SUFFIX, write_private_json
 
 DISABLE = "OPSCTL_NO_INVENTORY_CACHE"
 MAX_ENTRIES = 20
@@ -327,15 +327,7 @@ def store(key: str, data: dict[str, Any]) -> None:
         path = _entry(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(path.parent, 0o700)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")  # created 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_private_json(path, data)
         _prune(path.parent)
     except (OSError, TypeError, ValueError):
         return
@@ -351,7 +343,7 @@ def _prune(directory: Path, keep: int = MAX_ENTRIES) -> None:
             continue
         if path.suffix == ".json":
             entries.append((mtime, path))
-        elif path.suffix == ".tmp" and now - mtime > 3600:  # left by a process that was killed
+        elif path.suffix == TEMP_SUFFIX and now - mtime > 3600:  # left by a process that was killed
             path.unlink(missing_ok=True)
     entries.sort(reverse=True)
     for _, path in entries[keep:]:

@@ -15,7 +15,6 @@ Secrets go into neither (ansible-runner keeps both on disk): callers put secret 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -34,6 +33,7 @@ from typing import Any
 
 from opsctl import output, paths
 from opsctl.errors import OpsctlError
+from opsctl.files import write_private_json
 
 KEEP_RUNS = 20
 DATA_FILE = "data.json"
@@ -300,11 +300,7 @@ class Gate:
 
 def write_private(path: Path, value: Any) -> None:
     """Write `value` as JSON to a file only this user can read (created 0600, replaced atomically)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(value, handle)
-    os.replace(tmp, path)
+    write_private_json(path, value)
 
 
 def _event_handler(run: RunResult, on_event: Callable[[TaskResult], None] | None, quiet: bool,

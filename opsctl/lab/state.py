@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from opsctl import paths
+from opsctl import files, paths
 from opsctl.lab import names
 
 KEY_FILE = "id_ed25519"
@@ -160,12 +160,7 @@ def parse_secrets(text: str) -> dict[str, str]:
 
 def write_private(path: Path, text: str) -> None:
     """Write a file that only its owner can read (created 0600, never briefly wider)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    files.write_private_text(path, text)
 
 
 def write_public(path: Path, text: str) -> None:
@@ -188,7 +183,10 @@ def remove_files(directory: Path) -> list[Path]:
     """Remove the files the lab wrote, then the dir itself if nothing else is left in it."""
     removed: list[Path] = []
     for name in ALL_FILES:
-        for path in (directory / name, directory / (name + ".tmp")):
+        # A write cut short (killed, disk full) leaves its temporary, which would keep the dir from
+        # going: `write_public`'s fixed one, or `write_private`'s uniquely named ones.
+        temporaries = files.leftover_temporaries(directory / name)
+        for path in (directory / name, directory / (name + ".tmp"), *temporaries):
             if path.exists() or path.is_symlink():
                 path.unlink()
                 removed.append(path)
