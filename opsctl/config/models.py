@@ -265,6 +265,11 @@ class Rollout(Strict):
     max_failures: Annotated[int, _int_range(0, 10000)] = 0
     failure_action: Literal["pause", "rollback"] = "rollback"
     drain: Annotated[float, _seconds(600)] = 1.0
+    # Pause the replaced release's HTTP containers after the drain instead of removing them, so a
+    # rollback to it resumes them (no start). Off by default: a standby keeps its memory and any
+    # connections it holds (e.g. to the database) open, and a request still running after the
+    # drain is frozen, not finished.
+    standby: bool = False
 
 
 class LoadBalancer(Strict):

@@ -57,7 +57,7 @@ PLAYBOOKS: dict[str, Playbook] = {
     "roll.yml": Playbook(
         constants=frozenset({"opsctl_targets", "opsctl_serial", "opsctl_any_errors_fatal", "opsctl_network",
                              "opsctl_label_prefix", "opsctl_monitor", "opsctl_drain", "opsctl_pause",
-                             "opsctl_unlock", "opsctl_lock_token", "opsctl_run_id", "opsctl_prestart",
+                             "opsctl_standby", "opsctl_unlock", "opsctl_lock_token", "opsctl_run_id", "opsctl_prestart",
                              "opsctl_prestart_fatal"}),
         data=frozenset({"lb_hook", "proxy"}),
         decision=frozenset({"release", "version", "image", "extra_env", "services", "ledger", "ledger_hosts",

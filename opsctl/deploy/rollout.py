@@ -287,6 +287,7 @@ class Rollout:
             "opsctl_monitor": self.fleet.env.rollout.monitor,
             "opsctl_drain": self.fleet.env.rollout.drain,
             "opsctl_pause": self.fleet.env.rollout.pause,
+            "opsctl_standby": self.fleet.env.rollout.standby,
             "opsctl_unlock": unlock,
             "opsctl_lock_token": self.token,
             "opsctl_run_id": run_id,

@@ -21,6 +21,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     lights.STARTING: ("#b28704", "#fff3c4"),
     lights.UNHEALTHY: ("#c62828", "#ffd6d6"),
     lights.STOPPED: ("#616161", "#eeeeee"),
+    lights.STANDBY: ("#616161", "#eeeeee"),
     lights.UNREACHABLE: ("#8e24aa", "#f1dcf7"),
     lights.UNKNOWN: ("#9e9e9e", "#ffffff"),
 }

@@ -16,6 +16,7 @@ RUNNING = "running"  # up, and the service has no HTTP health check
 STARTING = "starting"
 UNHEALTHY = "unhealthy"
 STOPPED = "stopped"
+STANDBY = "standby"  # paused by opsctl for a fast rollback (rollout.standby); takes no traffic
 UNREACHABLE = "unreachable"
 UNKNOWN = "unknown"
 
@@ -26,12 +27,13 @@ LIGHTS: dict[str, tuple[str, str]] = {
     STARTING: ("yellow", "◐"),
     UNHEALTHY: ("red", "✖"),
     STOPPED: ("grey50", "○"),
+    STANDBY: ("grey50", "‖"),
     UNREACHABLE: ("magenta", "?"),
     UNKNOWN: ("grey50", "·"),
 }
 # A worse light wins when several elements fold into one (a host, a service); "healthy" (checked)
-# outranks "running" (no check) so that a host of both reads healthy.
-SEVERITY = [RUNNING, HEALTHY, UNKNOWN, STARTING, STOPPED, UNHEALTHY, UNREACHABLE]
+# outranks "running" (no check) so that a host of both reads healthy; a standby counts for nothing.
+SEVERITY = [STANDBY, RUNNING, HEALTHY, UNKNOWN, STARTING, STOPPED, UNHEALTHY, UNREACHABLE]
 
 # A container younger than this that fails its health check is still starting, not unhealthy.
 GRACE_SECONDS = 15.0
@@ -77,7 +79,7 @@ def container_light(container: Mapping[str, Any], now: datetime) -> str:
     if state in {"created", "restarting"}:
         return STARTING
     if state == "paused":
-        return UNHEALTHY
+        return STANDBY
     if state in {"exited", "dead", "removing"}:
         return STOPPED
     return UNKNOWN

@@ -282,6 +282,18 @@ class HelloImages:
             self.built[version] = (key, json.loads(proc.stdout)["digest"])
 
 
+def standby_copy(root: Path) -> Path:
+    """A copy of examples/hello in `root` whose lab environment has `rollout.standby: true`."""
+    copy = root / "hello"
+    shutil.copytree(HELLO, copy)
+    config = copy / "opsctl.yml"
+    text = config.read_text()
+    if "failure_action: rollback}" not in text:
+        raise AssertionError("examples/hello's lab rollout line changed: update standby_copy")
+    config.write_text(text.replace("failure_action: rollback}", "failure_action: rollback, standby: true}", 1))
+    return copy
+
+
 @contextmanager
 def notified_copy(root: Path, address: str = "127.0.0.1") -> Iterator[tuple[Path, Receiver]]:
     """A copy of examples/hello in `root` whose failures are sent to a webhook receiver listening

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -21,6 +22,7 @@ from tests.lab.helpers import (
     opsctl,
     releases,
     ssh,
+    standby_copy,
     status,
     versions,
     wait_until_locked,
@@ -119,6 +121,57 @@ def test_deploy_and_rollback_without_failed_requests(fleet: None) -> None:
         assert all(c["state"] == "running" and c["release"] == "5" for c in running)
         clocks = [c for c in running if c["service"] == "clock"]
         assert len(clocks) == (1 if host == names[0] else 0)
+
+
+def _web(host: str) -> dict[str, list[tuple[str, str]]]:
+    """state -> [(container ID, version)] of the example's web replicas on `host`."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    out = ssh(host, "docker", "ps", "-a", "--no-trunc", "--filter", "label=opsctl.app=hello",
+              "--filter", "label=opsctl.service=web", "--format", '{{.ID}} {{.State}} {{.Label "opsctl.version"}}')
+    for line in out.splitlines():
+        ident, state, version = line.split()
+        found.setdefault(state, []).append((ident, version))
+    return found
+
+
+def test_standby_rollback_resumes_the_replaced_replicas(fleet: None, tmp_path: Path) -> None:
+    copy = standby_copy(tmp_path)
+    assert opsctl("deploy", "v1", "-e", "lab", cwd=copy, env=ENV).returncode == 0
+    assert opsctl("deploy", "v2", "-e", "lab", cwd=copy, env=ENV).returncode == 0
+    names = sorted(hosts())
+    before = {h: _web(h) for h in names}
+    for host in names:  # v2 serves, v1's replicas wait paused
+        assert sorted(v for _, v in before[host]["running"]) == ["v2", "v2"], before[host]
+        assert sorted(v for _, v in before[host]["paused"]) == ["v1", "v1"], before[host]
+    shown = status()
+    assert shown["summary"]["ok"], shown["summary"]
+    assert {c["light"] for cs in shown["hosts"].values() for c in cs if c["state"] == "paused"} == {"standby"}
+    logs = opsctl("logs", "web", "-e", "lab", "--json", "-n", "5", env=ENV, check=True)
+    logged = {(line["host"], line["container"]) for line in map(json.loads, logs.stdout.splitlines())}
+    paused = {(h, n) for h in names for n in ssh(h, "docker", "ps", "--filter", "status=paused",
+                                                 "--format", "{{.Names}}").split()}
+    assert len(paused) == 6 and logged and not logged & paused, (logged, paused)
+
+    with load() as traffic:
+        time.sleep(0.5)
+        back = opsctl("rollback", "-e", "lab", cwd=copy, env=ENV)
+        time.sleep(0.5)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert traffic.failed == 0, traffic.errors[:10]
+    assert set(versions().values()) == {"v1"}
+    for host in names:  # the very containers that were paused serve again; v2's are the standby now
+        now = _web(host)
+        assert sorted(now["running"]) == sorted(before[host]["paused"]), (host, now)
+        assert sorted(now["paused"]) == sorted(before[host]["running"]), (host, now)
+
+    # A deploy of a third release resumes nothing (no standby matches it) and keeps one set: v1's
+    # replicas become the standby, v2's are removed.
+    assert opsctl("deploy", "v3", "-e", "lab", cwd=copy, env=ENV).returncode == 0
+    for host in names:
+        now = _web(host)
+        assert sorted(v for _, v in now["running"]) == ["v3", "v3"], now
+        assert sorted(now["paused"]) == sorted(before[host]["paused"]), now
+        assert set(now) == {"running", "paused"}, now
 
 
 def test_unhealthy_release_rolls_back_everywhere(on_v1: None) -> None:

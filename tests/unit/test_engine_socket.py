@@ -25,6 +25,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     answers: dict[str, tuple[int, bytes]]
     seen: list[str]
+    bodies: list[Any]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,6 +42,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, method: str) -> None:
         self.server.seen.append(method + self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.server.bodies.append(json.loads(self.rfile.read(length)))
         status, body = self.server.answers.get(method + self.path, (404, b'{"message": "no such object"}'))
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -56,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
 def fake_engine(tmp_path: Path) -> Iterator[_Server]:
     path = str(tmp_path / "docker.sock")
     server = _Server(path, _Handler)
-    server.answers, server.seen = {"/_ping": (200, b"OK")}, []
+    server.answers, server.seen, server.bodies = {"/_ping": (200, b"OK")}, [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -78,8 +82,12 @@ def test_reads_containers_in_the_shape_of_docker_ps(fake_engine: _Server) -> Non
     fake_engine.answers["/containers/json?all=1"] = (200, json.dumps(rows).encode())
     listed = [engine.listed(c) for c in _open(fake_engine).containers()]
     # a label value with commas and '=' survives (the CLI's "k=v,k=v" text could not keep it)
-    assert listed == [{"name": "hello-web-1", "running": True, "labels": {"opsctl.app": "hello", "k": "a,b=c"}},
-                      {"name": "old", "running": False, "labels": {}}]
+    assert listed == [{"name": "hello-web-1", "running": True, "paused": False,
+                       "labels": {"opsctl.app": "hello", "k": "a,b=c"}},
+                      {"name": "old", "running": False, "paused": False, "labels": {}}]
+    paused = [{"Id": "abc", "Names": ["/hello-web-1"], "State": "paused", "Labels": {}}]
+    fake_engine.answers["/containers/json?all=1"] = (200, json.dumps(paused).encode())
+    assert engine.listed(_open(fake_engine).containers()[0])["paused"] is True
 
 
 def test_inspect_and_presence_quote_names_and_tell_missing_from_present(fake_engine: _Server) -> None:
@@ -87,8 +95,8 @@ def test_inspect_and_presence_quote_names_and_tell_missing_from_present(fake_eng
     fake_engine.answers["/images/localhost:5050/hello%40sha256:" + "a" * 64 + "/json"] = (200, b'{"Id": "x"}')
     fake_engine.answers["/containers/web-1/json"] = (200, b'{"State": {"Running": true}}')
     found = _open(fake_engine)
-    assert found.has_image(ref) is True
-    assert found.has_image("localhost:5050/hello:v9") is False
+    assert found.image_id(ref) == "x"
+    assert found.image_id("localhost:5050/hello:v9") is None
     assert found.has_network("opsctl-hello-lab") is False
     assert found.inspect("web-1") == {"State": {"Running": True}}
     assert found.inspect("gone") is None
@@ -155,6 +163,25 @@ def test_engine_docker_sends_stop_and_rm_to_the_engine_and_the_rest_to_the_cli(f
     # no engine: everything goes to the CLI
     assert engine.engine_docker(None, _recording(cli, 0))(["rm", "-f", "x"]) == 0
     assert cli[-1] == ["rm", "-f", "x"]
+
+
+def test_engine_docker_sends_pause_rename_and_restart_policy_to_the_engine(fake_engine: _Server) -> None:
+    fake_engine.answers["POST /containers/web-1/pause"] = (204, b"")
+    fake_engine.answers["POST /containers/web-1/unpause"] = (409, b'{"message": "not paused"}')
+    fake_engine.answers["POST /containers/web-1/rename?name=web-2"] = (204, b"")
+    fake_engine.answers["POST /containers/web-2/update"] = (200, b'{"Warnings": []}')
+    cli: list[list[str]] = []
+    run = engine.engine_docker(_open(fake_engine), _recording(cli, 7))
+    assert run(["pause", "web-1"]) == 0
+    assert run(["unpause", "web-1"]) == 1
+    assert run(["rename", "web-1", "web-2"]) == 0
+    assert run(["update", "--restart", "no", "web-2"]) == 0
+    assert fake_engine.bodies == [{"RestartPolicy": {"Name": "no"}}]
+    assert run(["rename", "gone", "x"]) == 1
+    assert cli == []
+    # a new name cannot add a query parameter of its own
+    run(["rename", "web-1", "a&force=1"])
+    assert fake_engine.seen[-1] == "POST /containers/web-1/rename?name=a%26force%3D1"
 
 
 def test_engine_docker_falls_back_to_the_cli_when_the_engine_stops_answering(tmp_path: Path) -> None:

@@ -47,6 +47,16 @@ def test_all_well_reads_like_the_issue() -> None:
     assert s.versions == {"v2": HOSTS}
 
 
+def test_paused_standby_replicas_of_the_previous_release_change_nothing() -> None:
+    hosts = fleet()
+    for h in HOSTS:
+        hosts[h] += [c("web", "v1", state="paused"), c("web", "v1", state="paused")]
+    s = summarize(SPECS, hosts, CURRENT, [], NOW)
+    assert s.text == "6/6 web healthy, 3/3 worker running, clock on lab2; release #14 v2 everywhere"
+    assert s.ok
+    assert lights.worst([lights.HEALTHY, lights.STANDBY]) == lights.HEALTHY
+
+
 def test_hosts_on_different_releases_are_named() -> None:
     s = summarize(SPECS, fleet({"lab1": "v1"}), CURRENT, [], NOW)
     assert s.text.endswith("release #14 v2; hosts differ: lab2,lab3 on v2, lab1 on v1")
@@ -100,7 +110,7 @@ def test_no_release_and_nothing_running() -> None:
          lights.STARTING),
         (c("web", state="restarting"), lights.STARTING),
         (c("web", state="exited"), lights.STOPPED),
-        (c("web", state="paused"), lights.UNHEALTHY),
+        (c("web", state="paused"), lights.STANDBY),
         (c("web", state="weird"), lights.UNKNOWN),
     ],
 )
@@ -109,7 +119,7 @@ def test_container_light(container: dict[str, Any], light: str) -> None:
 
 
 def test_every_light_has_a_distinct_symbol_for_readers_without_colour() -> None:
-    shown = [lights.HEALTHY, lights.STARTING, lights.UNHEALTHY, lights.STOPPED, lights.UNREACHABLE]
+    shown = [lights.HEALTHY, lights.STARTING, lights.UNHEALTHY, lights.STOPPED, lights.STANDBY, lights.UNREACHABLE]
     assert len({lights.symbol(x) for x in shown}) == len(shown)
     assert lights.worst([lights.HEALTHY, lights.STOPPED, lights.STARTING]) == lights.STOPPED
     assert lights.worst([]) == lights.UNKNOWN

@@ -43,3 +43,20 @@ def test_every_op_is_covered_by_a_case() -> None:
     seen = {s["op"] for p in CASES.glob("[!_]*.json") for key in ("steps", "revert")
             for s in json.loads(p.read_text()).get(key, [])}
     assert seen == set(plan.OPS)
+
+
+def test_fingerprint_tells_what_a_container_runs_but_not_its_release_number() -> None:
+    web = {"name": "web", "command": ["python3", "app.py"], "port": 8000}
+    env = {"OPSCTL_VERSION": "v1", "OPSCTL_RELEASE": "3"}
+    base = plan.fingerprint(web, "sha256:aa", "d1", "net", env)
+    assert plan.fingerprint(web, "sha256:aa", "d1", "net", {**env, "OPSCTL_RELEASE": "7"}) == base
+    changed = [
+        plan.fingerprint(web, "sha256:bb", "d1", "net", env),  # another image
+        plan.fingerprint(web, "sha256:aa", "d2", "net", env),  # another env file content (a rotated secret)
+        plan.fingerprint(web, "sha256:aa", None, "net", env),
+        plan.fingerprint({**web, "command": ["python3", "other.py"]}, "sha256:aa", "d1", "net", env),
+        plan.fingerprint({**web, "port": 8001}, "sha256:aa", "d1", "net", env),
+        plan.fingerprint({**web, "name": "api"}, "sha256:aa", "d1", "net", env),
+        plan.fingerprint(web, "sha256:aa", "d1", "net", {**env, "OPSCTL_VERSION": "v2"}),
+    ]
+    assert base not in changed and len(set(changed)) == len(changed)

@@ -44,14 +44,16 @@ def containers(module: AnsibleModule, p: dict[str, Any]) -> list[tuple[str, str]
     elif p["service"]:
         filters += ["--filter", f"label=opsctl.service={p['service']}"]
     rc, out, err = module.run_command(
-        ["docker", "ps", "--format", '{{.Names}}\t{{.Label "opsctl.service"}}\t{{.Label "opsctl.role"}}', *filters]
+        ["docker", "ps", "--format",
+         '{{.Names}}\t{{.Label "opsctl.service"}}\t{{.Label "opsctl.role"}}\t{{.State}}', *filters]
     )
     if rc != 0:
         module.fail_json(msg=f"docker ps failed: {err.strip()}")
     found = []
     for row in out.splitlines():
-        name, service, role = [*row.split("\t"), "", ""][:3]
-        found.append((name, service or role or "-"))
+        name, service, role, state = [*row.split("\t"), "", "", ""][:4]
+        if state != "paused":  # a standby of an earlier release (rollout.standby), not what runs
+            found.append((name, service or role or "-"))
     return sorted(found)
 
 

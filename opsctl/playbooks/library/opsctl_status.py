@@ -45,7 +45,8 @@ def describe(info: dict[str, Any], health: dict[str, Any]) -> dict[str, Any]:
         "health": None,
     }
     check = health.get(service or "")
-    if check and info["State"]["Running"]:
+    # A paused container (a standby, rollout.standby) counts as running but cannot answer.
+    if check and info["State"]["Running"] and not info["State"].get("Paused"):
         networks = info["NetworkSettings"]["Networks"]
         ip = next((n["IPAddress"] for n in networks.values() if n.get("IPAddress")), None)
         url = f"http://{ip}:{int(check['port'])}{check['path']}"

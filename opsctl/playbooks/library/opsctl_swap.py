@@ -10,13 +10,14 @@ Every docker call is an argument list; no shell is involved.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.opsctl_engine import Engine, EngineError, engine_docker, listed
@@ -25,9 +26,11 @@ from ansible.module_utils.opsctl_ingress import IngressError, ingress_facts
 from ansible.module_utils.opsctl_ingress_host import Ingress, verify_route
 from ansible.module_utils.opsctl_retire import retire_detached
 from ansible.module_utils.opsctl_swap_plan import (
+    FINGERPRINT_LABEL,
     PlanError,
     Step,
     changes,
+    fingerprint,
     plan_discard,
     plan_prestart,
     plan_swap,
@@ -67,6 +70,8 @@ options:
   state_dir: {type: str, required: true, description: opsctl's state directory for the app and env.}
   run_id: {type: str, required: true, description: This rollout run (names the retire job).}
   label_prefix: {type: str, description: Prefix of opsctl's container labels.}
+  standby: {type: bool, description: "Pause the replaced HTTP containers instead of removing them, and
+    resume a paused one started exactly as a new one would be instead of starting it (rollout.standby)."}
 """
 
 RETURN = r"""
@@ -80,6 +85,9 @@ timings: {description: "Seconds spent reading facts, starting, waiting for healt
 FIRST_POLL = 0.05
 
 
+T = TypeVar("T")
+
+
 class SwapError(Exception):
     pass
 
@@ -90,13 +98,15 @@ def _labels(text: str) -> dict[str, str]:
 
 
 class Docker:
-    """The host's Docker: reads, stops and removals over the engine's socket when it is the local
-    one (module_utils/opsctl_engine.py), through the CLI otherwise; starts and exec always through
-    the CLI."""
+    """The host's Docker: reads, stops, removals, pauses and renames over the engine's socket when
+    it is the local one (module_utils/opsctl_engine.py), through the CLI otherwise; starts and exec
+    always through the CLI."""
 
     def __init__(self, module: AnsibleModule):
         self.module = module
         self.engine = Engine.open()
+        # `docker ARGS...` -> exit code, by the engine for what it can answer.
+        self.call = engine_docker(self.engine, lambda args: self.run(*args, check=False)[0])
 
     def run(self, *args: str, check: bool = True) -> tuple[int, str, str]:
         rc, out, err = self.module.run_command(["docker", *args])
@@ -104,42 +114,43 @@ class Docker:
             raise SwapError(f"docker {args[0]} failed: {(err or out).strip()[-2000:]}")
         return rc, out.strip(), err.strip()
 
-    def inspect(self, name: str) -> dict[str, Any] | None:
+    def _read(self, by_engine: Callable[[Engine], T], by_cli: Callable[[], T]) -> T:
         if self.engine is not None:
-            with contextlib.suppress(EngineError):  # the CLI below says what is wrong, if anything
-                return self.engine.inspect(name)
-        rc, out, _ = self.run("inspect", name, check=False)
-        return dict(json.loads(out)[0]) if rc == 0 else None
+            with contextlib.suppress(EngineError):  # the CLI says what is wrong, if anything
+                return by_engine(self.engine)
+        return by_cli()
+
+    def inspect(self, name: str) -> dict[str, Any] | None:
+        def by_cli() -> dict[str, Any] | None:
+            rc, out, _ = self.run("inspect", name, check=False)
+            return dict(json.loads(out)[0]) if rc == 0 else None
+        return self._read(lambda engine: engine.inspect(name), by_cli)
 
     def containers(self) -> list[dict[str, Any]]:
-        """Every container: {"name", "running", "labels"}."""
-        if self.engine is not None:
-            with contextlib.suppress(EngineError):
-                return [listed(entry) for entry in self.engine.containers()]
-        rows = [json.loads(line) for line in self.run("ps", "-a", "--no-trunc", "--format", "{{json .}}")[1].splitlines()
-                if line.strip()]
-        return [{"name": r["Names"], "running": r.get("State") == "running", "labels": _labels(r.get("Labels", ""))}
-                for r in rows]
+        """Every container: {"name", "running", "paused", "labels"}."""
+        def by_cli() -> list[dict[str, Any]]:
+            rows = [json.loads(line) for line in self.run("ps", "-a", "--no-trunc", "--format", "{{json .}}")[1].splitlines()
+                    if line.strip()]
+            return [{"name": r["Names"], "running": r.get("State") == "running", "paused": r.get("State") == "paused",
+                     "labels": _labels(r.get("Labels", ""))} for r in rows]
+        return self._read(lambda engine: [listed(entry) for entry in engine.containers()], by_cli)
 
-    def has_image(self, ref: str) -> bool:
-        if self.engine is not None:
-            with contextlib.suppress(EngineError):
-                return self.engine.has_image(ref)
-        return self.run("image", "inspect", "--format", "{{.Id}}", ref, check=False)[0] == 0
+    def image_id(self, ref: str) -> str | None:
+        def by_cli() -> str | None:
+            rc, out, _ = self.run("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+            return (out or None) if rc == 0 else None
+        return self._read(lambda engine: engine.image_id(ref), by_cli)
 
     def has_network(self, name: str) -> bool:
-        if self.engine is not None:
-            with contextlib.suppress(EngineError):
-                return self.engine.has_network(name)
-        return self.run("network", "inspect", name, check=False)[0] == 0
+        return self._read(lambda engine: engine.has_network(name),
+                          lambda: self.run("network", "inspect", name, check=False)[0] == 0)
 
     def remove(self, name: str, stop_timeout: float | None = None) -> None:
         """Stop (SIGTERM, then `stop_timeout`) and remove; without a timeout, remove at once. Best
         effort, like `docker rm -f`: what is left shows in the host's next facts."""
-        call = engine_docker(self.engine, lambda args: self.run(*args, check=False)[0])
         if stop_timeout is not None:
-            call(["stop", "-t", str(int(stop_timeout)), name])
-        call(["rm", "-f", name])
+            self.call(["stop", "-t", str(int(stop_timeout)), name])
+        self.call(["rm", "-f", name])
 
 
 def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +159,7 @@ def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
     The reads are independent, so they run at once (through the CLI each costs a client start-up)."""
     calls: dict[str, Callable[[], Any]] = {
         "containers": docker.containers,
-        "image": lambda: docker.has_image(p["image"]),
+        "image": lambda: docker.image_id(p["image"]),
         "network": lambda: docker.has_network(p["network"]),
         "proxy": lambda: docker.inspect(p["proxy"]["name"]) if p["proxy"] else None,
         "legacy": lambda: docker.inspect(p["proxy"]["legacy"]) if p["proxy"] and p["proxy"].get("legacy") else None,
@@ -163,8 +174,8 @@ def read_facts(docker: Docker, p: dict[str, Any]) -> dict[str, Any]:
         info = found["proxy"]
         proxy = {"present": info is not None, "running": bool(info and info["State"]["Running"])}
     files = [s["upstream_file"] for s in p["services"] if s.get("upstream_file") and os.path.exists(s["upstream_file"])]
-    return {"containers": found["containers"], "image_present": found["image"], "network_present": found["network"],
-            "proxy": proxy, "upstream_files": files}
+    return {"containers": found["containers"], "image_present": found["image"] is not None, "image_id": found["image"],
+            "network_present": found["network"], "proxy": proxy, "upstream_files": files}
 
 
 def container_ip(info: dict[str, Any], network: str) -> str | None:
@@ -183,6 +194,20 @@ class Executor:
         self.events: list[str] = []
         self.t0 = time.monotonic()
         self.timings: dict[str, float] = {}  # seconds per kind of step (RETURN: timings)
+        self.image_id: str | None = None  # the release image's ID once it is on the host
+        self.resumed: dict[str, Step] = {}  # name -> its resume step, while it has not passed its check
+
+    def fingerprints(self) -> dict[str, str]:
+        """service -> the fingerprint its new containers carry (opsctl_swap_plan.fingerprint)."""
+        if self.image_id is None:
+            return {}
+        digest = None
+        if self.p["env_file"]:
+            with contextlib.suppress(OSError):
+                with open(self.p["env_file"], "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+        return {s["name"]: fingerprint(s, self.image_id, digest, self.p["network"], self.p["extra_env"] or {})
+                for s in self.p["services"]}
 
     def log(self, message: str) -> None:
         self.events.append(f"{time.monotonic() - self.t0:.2f}s {message}")
@@ -194,7 +219,7 @@ class Executor:
             index = 0
             while index < len(steps):
                 group = [steps[index]]
-                while steps[index]["op"] in ("start", "check") and index + len(group) < len(steps) \
+                while steps[index]["op"] in PARALLEL and index + len(group) < len(steps) \
                         and steps[index + len(group)]["op"] == steps[index]["op"]:
                     group.append(steps[index + len(group)])
                 self._run_group(group, done)
@@ -230,6 +255,7 @@ class Executor:
 
     def op_pull(self, step: Step) -> None:
         self.docker.run("pull", "--quiet", step["image"])
+        self.image_id = self.docker.image_id(step["image"])
 
     def op_create_network(self, step: Step) -> None:
         prefix = self.p["label_prefix"]
@@ -243,6 +269,8 @@ class Executor:
         service, p = self.services[step["service"]], self.p
         labels = {"app": p["app"], "env": p["env"], "service": step["service"], "release": str(p["release"]),
                   "version": p["version"], "replica": str(step["replica"])}
+        if step["service"] in (marks := self.fingerprints()):
+            labels[FINGERPRINT_LABEL] = marks[step["service"]]
         args = ["run", "-d", "--name", step["name"], "--network", p["network"],
                 "--restart", "unless-stopped", "--log-opt", "max-size=10m", "--log-opt", "max-file=3"]
         for key, value in sorted(labels.items()):
@@ -256,7 +284,35 @@ class Executor:
             args += ["-e", f"{key}={value}"]
         self.docker.run(*args, p["image"], *(service.get("command") or []))
 
+    def op_resume(self, step: Step) -> None:
+        """Put a paused standby back under the new name, with its restart policy, running. One
+        that cannot be is replaced by a fresh start: a rollback must not depend on a standby."""
+        call, standby = self.docker.call, step["standby"]
+        if call(["rename", standby, step["name"]]) == 0 and call(["update", "--restart", "unless-stopped", step["name"]]) == 0 \
+                and call(["unpause", step["name"]]) == 0:
+            self.resumed[step["name"]] = step
+            self.log("resumed {} as {}".format(standby, step["name"]))
+            return
+        self.log("could not resume {}: starting {} afresh".format(standby, step["name"]))
+        self.docker.remove(standby)
+        self.docker.remove(step["name"])
+        self.op_start(step)
+
     def op_check(self, step: Step) -> None:
+        try:
+            self._check(step)
+        except SwapError as exc:
+            resumed = self.resumed.pop(step["name"], None)
+            if resumed is None:
+                raise
+            # A standby may have lost what it held while paused (a connection, a lease): a fresh
+            # container of the same release gets the same chance as any other start.
+            self.log("resumed {} failed its check ({}): starting it afresh".format(step["name"], str(exc)[:200]))
+            self.docker.remove(step["name"])
+            self.op_start(resumed)
+            self._check(step)
+
+    def _check(self, step: Step) -> None:
         if step["kind"] == "http":
             self._wait_healthy(self.services[step["service"]], step["name"])
         else:
@@ -382,7 +438,10 @@ def _as_swap_error() -> Iterator[None]:
 
 
 # Which steps' time the module reports, under which name (opsctl/deploy/timings.py reads them).
-STEP_TIMINGS = {"start": "start", "check": "healthy", "switch": "switch", "start_proxy": "start"}
+STEP_TIMINGS = {"start": "start", "resume": "start", "check": "healthy", "switch": "switch", "start_proxy": "start"}
+
+# Consecutive steps of these ops run at once.
+PARALLEL = ("start", "resume", "check")
 
 
 def _plain_docker(args: Sequence[str]) -> int:
@@ -410,6 +469,7 @@ ARGUMENTS: dict[str, Any] = dict(
     state_dir=dict(type="str", required=True),
     run_id=dict(type="str", required=True),
     label_prefix=dict(type="str", default="opsctl"),
+    standby=dict(type="bool", default=False),
 )
 
 
@@ -419,6 +479,8 @@ def main() -> None:
     executor = Executor(module, docker)
     try:
         facts = read_facts(docker, module.params)
+        executor.image_id = facts["image_id"]
+        facts["fingerprints"] = executor.fingerprints()
         executor.timings["facts"] = round(time.monotonic() - executor.t0, 3)
         steps = PLANNERS[module.params["phase"]](facts, module.params)
         if module.check_mode:

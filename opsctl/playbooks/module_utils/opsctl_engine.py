@@ -14,6 +14,7 @@ GET /containers/{name}/json returns.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -65,11 +66,16 @@ class Engine:
             return None
         return engine if status == 200 else None
 
-    def request(self, path: str, method: str = "GET", timeout: float | None = None) -> tuple[int, Any]:
-        """`method` `path`: the status and the decoded JSON body (None when there is none)."""
+    def request(self, path: str, method: str = "GET", timeout: float | None = None,
+                payload: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """`method` `path` (with `payload` as JSON): the status and the decoded JSON answer (None when
+        there is none)."""
         conn = _UnixConnection(self.path, self.timeout if timeout is None else timeout)
         try:
-            conn.request(method, path)
+            if payload is None:
+                conn.request(method, path)
+            else:
+                conn.request(method, path, json.dumps(payload).encode(), {"Content-Type": "application/json"})
             response = conn.getresponse()
             body = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -100,8 +106,9 @@ class Engine:
         found = self._found(f"/containers/{quote(name)}/json")
         return found if isinstance(found, dict) else None
 
-    def has_image(self, ref: str) -> bool:
-        return self._found(f"/images/{quote(ref)}/json") is not None
+    def image_id(self, ref: str) -> str | None:
+        found = self._found(f"/images/{quote(ref)}/json")
+        return str(found["Id"]) if isinstance(found, dict) and found.get("Id") else None
 
     def has_network(self, name: str) -> bool:
         return self._found(f"/networks/{quote(name)}") is not None
@@ -113,6 +120,20 @@ class Engine:
         status, _ = self.request(f"/containers/{quote(name)}/stop?t={int(timeout)}", "POST",
                                  timeout=self.timeout + int(timeout))
         return status in (204, 304)
+
+    def pause(self, name: str, paused: bool) -> bool:
+        """`docker pause NAME` / `docker unpause NAME`: True when it was done."""
+        status, _ = self.request(f"/containers/{quote(name)}/{'pause' if paused else 'unpause'}", "POST")
+        return status == 204
+
+    def rename(self, name: str, new: str) -> bool:
+        status, _ = self.request(f"/containers/{quote(name)}/rename?name={quote(new)}", "POST")
+        return status == 204
+
+    def restart_policy(self, name: str, policy: str) -> bool:
+        """`docker update --restart POLICY NAME`."""
+        status, _ = self.request(f"/containers/{quote(name)}/update", "POST", payload={"RestartPolicy": {"Name": policy}})
+        return status == 200
 
     def remove(self, name: str) -> bool:
         """`docker rm -f NAME`: kill if running, remove; True when it is gone (or never was)."""
@@ -148,21 +169,34 @@ def listed(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": str(names[0]).lstrip("/") if names else str(entry.get("Id", "")),
         "running": entry.get("State") == "running",
+        "paused": entry.get("State") == "paused",
         "labels": {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
     }
 
 
 def engine_docker(engine: Engine | None, cli: Callable[[Sequence[str]], int]) -> Callable[[Sequence[str]], int]:
-    """A `docker ARGS...` runner (exit code out) that sends `stop -t N NAME` and `rm -f NAME` to the
-    engine when there is one, and everything else, or anything the engine did not answer, to `cli`."""
+    """A `docker ARGS...` runner (exit code out) that sends `stop -t N NAME`, `rm -f NAME`,
+    `pause NAME`, `unpause NAME`, `rename NAME NEW` and `update --restart POLICY NAME` to the engine
+    when there is one, and everything else, or anything the engine did not answer, to `cli`."""
+    def by_engine(args: list[str]) -> bool | None:
+        assert engine is not None
+        if len(args) == 4 and args[:2] == ["stop", "-t"] and args[2].isdigit():
+            return engine.stop(args[3], int(args[2]))
+        if len(args) == 3 and args[:2] == ["rm", "-f"]:
+            return engine.remove(args[2])
+        if len(args) == 2 and args[0] in ("pause", "unpause"):
+            return engine.pause(args[1], args[0] == "pause")
+        if len(args) == 3 and args[0] == "rename":
+            return engine.rename(args[1], args[2])
+        if len(args) == 4 and args[:2] == ["update", "--restart"]:
+            return engine.restart_policy(args[3], args[2])
+        return None
+
     def run(args: Sequence[str]) -> int:
         if engine is not None:
-            try:
-                if len(args) == 4 and args[0] == "stop" and args[1] == "-t" and args[2].isdigit():
-                    return 0 if engine.stop(args[3], int(args[2])) else 1
-                if len(args) == 3 and list(args[:2]) == ["rm", "-f"]:
-                    return 0 if engine.remove(args[2]) else 1
-            except EngineError:
-                pass
+            with contextlib.suppress(EngineError):
+                done = by_engine(list(args))
+                if done is not None:
+                    return 0 if done else 1
         return cli(args)
     return run

@@ -6,7 +6,11 @@ once, records the outcome, and then removes them. The protocol with opsctl_state
 last play runs on every host:
 
     <state_dir>/retire/<run_id>.pending   written before the child starts: the containers
-    <state_dir>/retire/<run_id>.done      renamed from .pending when finished: {"stopped", "failed"}
+    <state_dir>/retire/<run_id>.done      renamed from .pending when finished: {"stopped", "paused", "failed"}
+
+Each container comes as [name, stop_timeout, how]: "stop" (SIGTERM, its timeout, then removal) or
+"pause" (standby: it keeps its memory but no CPU, no restart policy, so a daemon restart does not
+bring it back running; one that cannot be paused is stopped instead).
 """
 
 from __future__ import annotations
@@ -28,23 +32,40 @@ def job_paths(state_dir: str, run_id: str) -> tuple[str, str]:
 
 def retire(docker: Docker, containers: list[list[object]], drain: float, pending: str, done: str,
            sleep: Callable[[float], None] = time.sleep) -> dict[str, list[str]]:
-    """Wait out the drain, stop every container at once (SIGTERM, then its timeout), record the
-    outcome, then remove them. The rollout waits only for the record, so removing the stopped
-    containers costs it nothing; a container that could not be stopped is removed (killed) before
-    the record, and one that cannot be removed either is reported as failed."""
+    """Wait out the drain, pause the standbys and stop every other container at once (SIGTERM,
+    then its timeout), record the outcome, then remove the stopped ones. The rollout waits only for
+    the record, so removing the stopped containers costs it nothing; a container that could not be
+    stopped is removed (killed) before the record, and one that cannot be removed either is
+    reported as failed."""
     sleep(drain)
+
+    def settle(entry: list[object]) -> tuple[str, int]:
+        name = str(entry[0])
+        if len(entry) > 2 and entry[2] == "pause" and _pause(docker, name):
+            return "paused", 0
+        return "stopped", docker(["stop", "-t", str(int(float(str(entry[1])))), name])
+
     with ThreadPoolExecutor(max_workers=max(1, min(len(containers), 8))) as pool:
-        codes = list(pool.map(lambda c: docker(["stop", "-t", str(int(float(str(c[1])))), str(c[0])]), containers))
-    unstopped = [str(c[0]) for c, code in zip(containers, codes, strict=True) if code != 0]
+        settled = list(pool.map(settle, containers))
+    names = [str(c[0]) for c in containers]
+    stopped = [name for name, (how, _) in zip(names, settled, strict=True) if how == "stopped"]
+    unstopped = [name for name, (how, code) in zip(names, settled, strict=True) if how == "stopped" and code != 0]
     failed = [name for name in unstopped if docker(["rm", "-f", name]) != 0]
-    outcome = {"failed": failed, "stopped": [str(c[0]) for c in containers]}
+    outcome = {"failed": failed, "stopped": stopped,
+               "paused": [name for name, (how, _) in zip(names, settled, strict=True) if how == "paused"]}
     with open(pending, "w") as handle:
         json.dump(outcome, handle)
     os.replace(pending, done)
-    for name in (str(c[0]) for c in containers):
+    for name in stopped:
         if name not in unstopped:
             docker(["rm", "-f", name])
     return outcome
+
+
+def _pause(docker: Docker, name: str) -> bool:
+    """Turn a drained container into a standby: no restart policy first (a daemon restart must not
+    start it running outside the proxy), then paused."""
+    return docker(["update", "--restart", "no", name]) == 0 and docker(["pause", name]) == 0
 
 
 def start_job(containers: list[list[object]], state_dir: str, run_id: str) -> tuple[str, str]:
