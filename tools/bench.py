@@ -5,6 +5,7 @@ the example app's v1 and v2 when missing, then alternates deploy v2 / rollback t
 sends continuous requests to every server's ingress, and records wall times and failed requests.
 Then, in the same run and on the same servers, Docker Swarm updates and rolls back the same image
 under the same traffic (tools/swarm_bench.py; `--no-swarm` skips it), and one table compares them.
+The opsctl rounds run twice: as the example is, and with `rollout.standby: true`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import re
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -21,18 +23,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.lab.helpers import Load, http_ports, opsctl, reset_fleet  # noqa: E402
+from tests.lab.helpers import HELLO, Load, http_ports, opsctl, reset_fleet, standby_copy  # noqa: E402
 
 BENCH = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- deploy-bench:begin -->", "<!-- deploy-bench:end -->"
 
 
-def timed(*args: str, env: dict[str, str], traffic_on: bool = True) -> tuple[float, int]:
+def timed(*args: str, env: dict[str, str], traffic_on: bool = True, cwd: Path = HELLO) -> tuple[float, int]:
     urls = [f"http://127.0.0.1:{p}/version" for p in http_ports().values()] if traffic_on else []
     with Load(urls) as traffic:
         time.sleep(0.3)
         started = time.monotonic()
-        proc = opsctl(*args, "--timings", env=env)
+        proc = opsctl(*args, "--timings", env=env, cwd=cwd)
         took = time.monotonic() - started
         time.sleep(0.3)
     if proc.returncode != 0:
@@ -42,6 +44,27 @@ def timed(*args: str, env: dict[str, str], traffic_on: bool = True) -> tuple[flo
     print(f"opsctl {' '.join(args)}{' (traffic)' if traffic_on else ''}: {took:.2f} s, "
           f"{traffic.failed} failed requests; {breakdown[-1] if breakdown else ''}", flush=True)
     return took, traffic.failed
+
+
+Runs = list[tuple[float, int]]
+# deploys and rollbacks under traffic, then deploys and rollbacks idle
+Rounds = tuple[Runs, Runs, Runs, Runs]
+
+
+def measure_rounds(rounds: int, env: dict[str, str], cwd: Path = HELLO) -> Rounds:
+    """Alternate deploy v2 / rollback to v1, every other round under traffic, from a fresh fleet."""
+    reset_fleet()
+    opsctl("deploy", "v1", "-e", "lab", env=env, cwd=cwd, check=True)
+    measured: Rounds = ([], [], [], [])
+    for round_ in range(2 * rounds):
+        loaded = round_ % 2 == 0
+        deploys, rollbacks = (measured[0], measured[1]) if loaded else (measured[2], measured[3])
+        deploys.append(timed("deploy", "v2", "-e", "lab", env=env, traffic_on=loaded, cwd=cwd))
+        rollbacks.append(timed("rollback", "-e", "lab", env=env, traffic_on=loaded, cwd=cwd))
+        # Deploy v1 afresh so that every round is the same: rollback returns to the deploy before
+        # the current one, which must be v1 again, not the v2 of the previous round.
+        opsctl("deploy", "v1", "-e", "lab", env=env, cwd=cwd, check=True)
+    return measured
 
 
 def main() -> None:
@@ -55,20 +78,12 @@ def main() -> None:
     opsctl("lab", "up", "--hosts", "3", env=env, check=True)
     for version in ("v1", "v2"):
         opsctl("build", version, "--allow-dirty", env=env, check=True)
+    plain = measure_rounds(args.rounds, env)
+    # The same rounds with `rollout.standby: true` (a copy of the example that differs only there).
+    with tempfile.TemporaryDirectory() as tmp:
+        standby = measure_rounds(args.rounds, env, standby_copy(Path(tmp)))
     reset_fleet()
-    opsctl("deploy", "v1", "-e", "lab", env=env, check=True)
-    deploys: list[tuple[float, int]] = []
-    rollbacks: list[tuple[float, int]] = []
-    quiet_deploys: list[tuple[float, int]] = []
-    quiet_rollbacks: list[tuple[float, int]] = []
-    for round_ in range(2 * args.rounds):
-        loaded = round_ % 2 == 0
-        (deploys if loaded else quiet_deploys).append(timed("deploy", "v2", "-e", "lab", env=env, traffic_on=loaded))
-        (rollbacks if loaded else quiet_rollbacks).append(timed("rollback", "-e", "lab", env=env, traffic_on=loaded))
-        # Deploy v1 afresh so that every round is the same: rollback returns to the deploy before
-        # the current one, which must be v1 again, not the v2 of the previous round.
-        opsctl("deploy", "v1", "-e", "lab", env=env, check=True)
-    section = render(deploys, rollbacks, quiet_deploys, quiet_rollbacks, args.rounds)
+    section = render(plain, standby, args.rounds)
     write(section)  # each part as soon as it is measured: a later failure loses nothing before it
     if not args.no_swarm:
         from swarm_bench import measure  # next to this script
@@ -76,9 +91,8 @@ def main() -> None:
         image = "localhost:5050/hello"
         swarm_loaded = measure(image, args.rounds, traffic=True)
         swarm_quiet = measure(image, args.rounds, traffic=False)
-        section = section.replace(END, side_by_side(
-            (deploys, rollbacks), (quiet_deploys, quiet_rollbacks), swarm_loaded, swarm_quiet, args.rounds,
-        ) + "\n" + END)
+        section = section.replace(END, side_by_side(plain, standby, swarm_loaded, swarm_quiet, args.rounds)
+                                  + "\n" + END)
         write(section)
     sizes = [int(n) for n in args.scale.split(",") if n.strip()]
     if sizes:
@@ -101,10 +115,7 @@ def write(section: str) -> None:
     BENCH.write_text(text)
 
 
-Runs = list[tuple[float, int]]
-
-
-def side_by_side(loaded: tuple[Runs, Runs], quiet: tuple[Runs, Runs], swarm_loaded: tuple[Runs, Runs],
+def side_by_side(plain: Rounds, standby: Rounds, swarm_loaded: tuple[Runs, Runs],
                  swarm_quiet: tuple[Runs, Runs], rounds: int) -> str:
     def med(runs: Runs) -> float:
         return statistics.median(t for t, _ in runs)
@@ -124,17 +135,19 @@ def side_by_side(loaded: tuple[Runs, Runs], quiet: tuple[Runs, Runs], swarm_load
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for label, ours, theirs, counted in (
-        ("update under traffic", loaded[0], swarm_loaded[0], True),
-        ("rollback under traffic", loaded[1], swarm_loaded[1], True),
-        ("update, idle", quiet[0], swarm_quiet[0], False),
-        ("rollback, idle", quiet[1], swarm_quiet[1], False),
+        ("update under traffic", plain[0], swarm_loaded[0], True),
+        ("rollback under traffic", plain[1], swarm_loaded[1], True),
+        ("rollback under traffic, `standby: true`", standby[1], swarm_loaded[1], True),
+        ("update, idle", plain[2], swarm_quiet[0], False),
+        ("rollback, idle", plain[3], swarm_quiet[1], False),
+        ("rollback, idle, `standby: true`", standby[3], swarm_quiet[1], False),
     ):
         lines.append(f"| {label} | {med(ours):.2f} s | {med(theirs):.2f} s | {med(ours) / med(theirs):.2f} "
                      f"| {failed(ours) if counted else '-'} | {failed(theirs) if counted else '-'} |")
     return "\n".join(lines)
 
 
-def render(deploys: Runs, rollbacks: Runs, quiet_deploys: Runs, quiet_rollbacks: Runs, rounds: int) -> str:
+def render(plain: Rounds, standby: Rounds, rounds: int) -> str:
     def row(name: str, runs: Runs, counted: bool = True) -> str:
         times = [t for t, _ in runs]
         failed = sum(f for _, f in runs) if counted else "-"
@@ -157,10 +170,18 @@ def render(deploys: Runs, rollbacks: Runs, quiet_deploys: Runs, quiet_rollbacks:
         "",
         "| command | median | min | max | failed requests (all rounds) |",
         "| --- | --- | --- | --- | --- |",
-        row("`opsctl deploy v2 -e lab` (lock, configs, pull, release step, roll 3 hosts one by one)", deploys),
-        row("`opsctl rollback -e lab` (no build, no pull)", rollbacks),
-        row("the same deploy, no traffic", quiet_deploys, counted=False),
-        row("the same rollback, no traffic", quiet_rollbacks, counted=False),
+        row("`opsctl deploy v2 -e lab` (lock, configs, pull, release step, roll 3 hosts one by one)", plain[0]),
+        row("`opsctl rollback -e lab` (no build, no pull)", plain[1]),
+        row("the same deploy, no traffic", plain[2], counted=False),
+        row("the same rollback, no traffic", plain[3], counted=False),
+        row("deploy with `rollout.standby: true`", standby[0]),
+        row("rollback with `rollout.standby: true` (resumes the paused replicas)", standby[1]),
+        row("the same deploy with standby, no traffic", standby[2], counted=False),
+        row("the same rollback with standby, no traffic", standby[3], counted=False),
+        "",
+        "`rollout.standby` (off by default, docs/deploy.md) pauses the replaced release's web replicas "
+        "instead of removing them, so the rollback resumes them instead of starting containers; the "
+        "standby rounds run a copy of the example that differs only in that setting.",
         "",
         "The client's own CPU use shows: on 2 cores, 300 requests/s through nginx and Python slows "
         "container starts and Ansible alike. `--timings` on deploy and rollback shows where the time "
