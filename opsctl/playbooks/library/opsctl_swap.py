@@ -218,9 +218,8 @@ class Executor:
         try:
             index = 0
             while index < len(steps):
-                group = [steps[index]]
-                while steps[index]["op"] in PARALLEL and index + len(group) < len(steps) \
-                        and steps[index + len(group)]["op"] == steps[index]["op"]:
+                group, kind = [steps[index]], PARALLEL.get(steps[index]["op"])
+                while kind and index + len(group) < len(steps) and PARALLEL.get(steps[index + len(group)]["op"]) == kind:
                     group.append(steps[index + len(group)])
                 self._run_group(group, done)
                 switched = switched or group[0]["op"] == "switch"
@@ -233,22 +232,25 @@ class Executor:
 
     def _run_group(self, group: list[Step], done: list[Step]) -> None:
         op = group[0]["op"]
-        handler: Callable[[Step], None] = getattr(self, "op_" + op)
         began = time.monotonic()
         try:
             if len(group) == 1:
                 done.append(group[0])
-                handler(group[0])
+                self._handler(group[0])(group[0])
                 return
             done.extend(group)
             with ThreadPoolExecutor(max_workers=len(group)) as pool:
-                for future in [pool.submit(handler, step) for step in group]:
+                for future in [pool.submit(self._handler(step), step) for step in group]:
                     future.result()
-            self.log("{} {}".format(op, ", ".join(s["name"] for s in group)))
+            self.log("{} {}".format("/".join(sorted({s["op"] for s in group})), ", ".join(s["name"] for s in group)))
         finally:
             kind = STEP_TIMINGS.get(op)
             if kind:
                 self.timings[kind] = round(self.timings.get(kind, 0.0) + time.monotonic() - began, 3)
+
+    def _handler(self, step: Step) -> Callable[[Step], None]:
+        handler: Callable[[Step], None] = getattr(self, "op_" + step["op"])
+        return handler
 
     def op_adopt(self, step: Step) -> None:
         self.log("adopted {} (started ahead)".format(step["name"]))
@@ -440,8 +442,8 @@ def _as_swap_error() -> Iterator[None]:
 # Which steps' time the module reports, under which name (opsctl/deploy/timings.py reads them).
 STEP_TIMINGS = {"start": "start", "resume": "start", "check": "healthy", "switch": "switch", "start_proxy": "start"}
 
-# Consecutive steps of these ops run at once.
-PARALLEL = ("start", "resume", "check")
+# Consecutive steps of one kind run at once: starts and resumptions (independent containers), checks.
+PARALLEL = {"start": "start", "resume": "start", "check": "check"}
 
 
 def _plain_docker(args: Sequence[str]) -> int:

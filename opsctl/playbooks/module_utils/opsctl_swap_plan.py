@@ -1,9 +1,10 @@
 """The host-side swap, planned: host facts and the desired release in, an ordered list of steps out.
 
 Pure: no I/O, no clock. The opsctl_swap module reads the facts, calls `plan_swap`, and runs the
-steps in order (consecutive `start` and `check` steps run in parallel). If a step fails before the
-proxy switch, `revert_steps` says how to leave the host exactly as it was. Table-driven tests feed
-fixture facts in and compare the steps out (tests/unit/swap_cases/*.json).
+steps in order (consecutive `start` and `resume` steps, and consecutive `check` steps, run in
+parallel). If a step fails before the proxy switch, `revert_steps` says how to leave the host
+exactly as it was. Table-driven tests feed fixture facts in and compare the steps out
+(tests/unit/swap_cases/*.json).
 
 Facts:
     containers      every container on the host: {"name", "running", "paused", "labels": {...}}
@@ -162,8 +163,9 @@ def _starts_and_checks(facts: Facts, spec: Spec, running: list[dict[str, Any]]) 
     pairs = [(s, i) for s in running for i in range(1, int(s["replicas"]) + 1)]
     resumable = {s["name"]: standbys(facts, spec, s) for s in running}
     starts = [step for s, i in pairs for step in _start_or_adopt(facts, s, i, resumable[s["name"]])]
-    # Dead same-name leftovers go first, then the adoptions and resumptions, then every start at
-    # once, then every check at once (the executor runs consecutive starts, and checks, in parallel).
+    # Dead same-name leftovers go first, then the adoptions, then every resumption and start at
+    # once, then every check at once (the executor runs consecutive starts and resumptions, and
+    # consecutive checks, in parallel).
     ordered = [s for op in ("remove", "adopt", "resume", "start") for s in starts if s["op"] == op]
     return ordered + [{"op": "check", "service": s["name"], "name": s["names"][i - 1],
                        "kind": "http" if s["mode"] == "http" else "stays_up"} for s, i in pairs]
