@@ -36,3 +36,10 @@ def lab() -> Iterator[LabState]:
             from tests.lab.helpers import remove_ingress
 
             remove_ingress()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """test_lab_down.py goes last: it takes the whole lab down and up again, which empties the
+    registry and the servers' image stores, so every lab test after it would build, push and pull
+    the example's images again from cold."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/lab/test_lab_down.py"))  # stable: order kept

@@ -14,13 +14,23 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from opsctl.paths import state_home
-from tests.lab.helpers import HELLO, Load, get, hosts, http_ports, opsctl, remove_ingress, reset_fleet, ssh
+from tests.lab.helpers import (
+    HELLO,
+    HelloImages,
+    Load,
+    get,
+    hosts,
+    http_ports,
+    opsctl,
+    remove_ingress,
+    reset_fleet,
+    ssh,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -37,9 +47,8 @@ def clean() -> None:
 
 
 @pytest.fixture(scope="module")
-def images(lab: Any) -> Iterator[None]:
-    for version in ("v1", "v2"):
-        opsctl("build", version, "--allow-dirty", check=True, env=ENV)
+def images(hello_images: HelloImages) -> Iterator[None]:
+    hello_images.need("v1", "v2")  # the session's builds: a rebuild here would make later modules build again
     clean()
     yield
     # Leave the servers as the lab made them: other lab tests want their port 80 free.
