@@ -185,7 +185,9 @@ def test_sigkill_during_a_long_step_leaves_no_playbook(on_v1: None, tmp_path: Pa
     killed = time.monotonic()
     os.killpg(deploy.pid, signal.SIGKILL)
     deploy.communicate(timeout=30)
-    assert _wait_no_playbook(seconds=5) == [], "ansible-playbook outlived opsctl"
+    # The guard gives the playbook GRACE_SECONDS (3 s) to stop before it kills the group; on a loaded
+    # machine that ran past a 5 s window once. The bound this test holds the guard to is the 10 s below.
+    assert _wait_no_playbook(seconds=10) == [], "ansible-playbook outlived opsctl"
     print(f"SIGKILL during the release step: no playbook left {time.monotonic() - killed:.1f}s after")
     assert time.monotonic() - killed < 10
     assert set(versions().values()) == {"v1"}
