@@ -196,18 +196,23 @@ class Executor:
         self.timings: dict[str, float] = {}  # seconds per kind of step (RETURN: timings)
         self.image_id: str | None = None  # the release image's ID once it is on the host
         self.resumed: dict[str, Step] = {}  # name -> its resume step, while it has not passed its check
+        self._marks: tuple[str, dict[str, str]] | None = None  # (image ID, fingerprints), see fingerprints()
 
     def fingerprints(self) -> dict[str, str]:
-        """service -> the fingerprint its new containers carry (opsctl_swap_plan.fingerprint)."""
+        """service -> the fingerprint its new containers carry (opsctl_swap_plan.fingerprint).
+        Worked out once per image ID (a pull sets it), not once per started container."""
         if self.image_id is None:
             return {}
-        digest = None
-        if self.p["env_file"]:
-            with contextlib.suppress(OSError):
-                with open(self.p["env_file"], "rb") as handle:
-                    digest = hashlib.sha256(handle.read()).hexdigest()
-        return {s["name"]: fingerprint(s, self.image_id, digest, self.p["network"], self.p["extra_env"] or {})
-                for s in self.p["services"]}
+        if self._marks is None or self._marks[0] != self.image_id:
+            digest = None
+            if self.p["env_file"]:
+                with contextlib.suppress(OSError):
+                    with open(self.p["env_file"], "rb") as handle:
+                        digest = hashlib.sha256(handle.read()).hexdigest()
+            self._marks = (self.image_id, {
+                s["name"]: fingerprint(s, self.image_id, digest, self.p["network"], self.p["extra_env"] or {})
+                for s in self.p["services"]})
+        return self._marks[1]
 
     def log(self, message: str) -> None:
         self.events.append(f"{time.monotonic() - self.t0:.2f}s {message}")
